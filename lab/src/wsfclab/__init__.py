@@ -1,0 +1,1 @@
+"""wsfclab: a faithful simulator of Windows Server nodes and failover clusters."""

@@ -1,0 +1,1 @@
+"""Persistence of extensions, registrations and call records (SQLite or PostgreSQL)."""
