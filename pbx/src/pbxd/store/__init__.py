@@ -1,1 +1,51 @@
-"""Persistence of extensions, registrations and call records (SQLite or PostgreSQL)."""
+"""Persistence of extensions, registrations and call records (SQLite or PostgreSQL).
+
+``open_store`` gives the running PBX its ``Store``; ``open_database`` gives the CLI the
+synchronous ``Database`` with the administrative operations. The backends are imported only
+when used (and this package imports nothing heavy), so ``pbxd.store.base`` stays a light
+contract module.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pbxd.store.async_store import SqlStore
+    from pbxd.store.database import Database
+
+
+def open_database(url: str, *, migrate: bool) -> Database:
+    """Connect and check the schema. With ``migrate`` the missing migrations are applied (and
+    a missing SQLite file is created); without, a database that needs them is refused.
+    A database newer than this code is always refused."""
+    from pbxd.store.schema import load_migrations  # noqa: PLC0415
+    from pbxd.store.url import SqliteUrl, parse_database_url  # noqa: PLC0415
+
+    target = parse_database_url(url)
+    if isinstance(target, SqliteUrl):
+        from pbxd.store import sqlite  # noqa: PLC0415
+
+        database: Database = sqlite.connect(target.path, create=migrate)
+        migrations = load_migrations("sqlite")
+    else:
+        from pbxd.store import postgres  # noqa: PLC0415
+
+        database = postgres.connect(target.conninfo)
+        migrations = load_migrations("postgresql")
+    try:
+        if migrate:
+            database.migrate(migrations)
+        else:
+            database.require_schema(migrations)
+    except BaseException:
+        database.close()
+        raise
+    return database
+
+
+def open_store(url: str, *, migrate: bool = True) -> SqlStore:
+    """The ``Store`` for the running PBX, its schema brought up to date (see ``open_database``)."""
+    from pbxd.store.async_store import SqlStore  # noqa: PLC0415
+
+    return SqlStore(open_database(url, migrate=migrate))
