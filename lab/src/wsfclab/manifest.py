@@ -70,6 +70,12 @@ def _is_scalar(value: object) -> bool:
     return isinstance(value, str | int | float | bool)
 
 
+def _fits(spec: ParameterSpec, value: object) -> bool:
+    """An integer that the parameter's type holds (unsigned types take no negative numbers)."""
+    unsigned = spec.type.rsplit(".", 1)[-1].startswith(("UInt", "Byte"))
+    return isinstance(value, int) and not isinstance(value, bool) and (value >= 0 or not unsigned)
+
+
 def _one_or_list(value: object, accepts: Callable[[object], bool]) -> bool:
     items = value if isinstance(value, list) else [value]
     return bool(items) and all(accepts(v) for v in items)
@@ -89,8 +95,7 @@ def _value_problem(spec: ParameterSpec, value: object) -> str | None:
         ok = bool(items) and all(isinstance(v, str) and len(v) == 1 for v in items)
         return None if ok else "expected one character or a list of single characters"
     if kind == "int":
-        ok = _is_int(value) and (not spec.type.startswith(("UInt", "Byte")) or value >= 0)  # type: ignore[operator]
-        return None if ok else f"expected an integer ({spec.type})"
+        return None if _fits(spec, value) else f"expected an integer ({spec.type})"
     if kind == "bool":
         return None if isinstance(value, bool) else "expected true or false"
     if kind == "string_list":
@@ -100,7 +105,8 @@ def _value_problem(spec: ParameterSpec, value: object) -> str | None:
             else "expected a string or a list of strings"
         )
     if kind == "int_list":
-        return None if _one_or_list(value, _is_int) else "expected an integer or a list of integers"
+        ok = _one_or_list(value, lambda v: _fits(spec, v))
+        return None if ok else f"expected an integer or a list of integers ({spec.type})"
     if kind == "bool_list":
         return (
             None

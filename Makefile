@@ -1,0 +1,88 @@
+# pbxops: the two commands are `make lab` (a full rollout in the lab) and `make test` (every
+# test and check). Both set the machine up first; a re-run with nothing to do takes seconds.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+COLLECTION_LINK := collections/ansible_collections/pbxops/wsfc
+BUILD_DIR := build
+# Extra ansible-core versions the lab's wire contract is tested against (2.21 is the main venv's).
+CONTRACT_CORES := 2.19 2.20
+
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help setup lab test lint typecheck unit manifest-check sanity ansible-lint artifact contract clean
+
+help:
+	@echo "make lab    set up, then run a full rollout in the lab (inventories/lab)"
+	@echo "make test   set up, then run every test and check (what CI runs)"
+	@echo "make setup  only set up: system packages, .venv, collection link"
+
+# --- setup -------------------------------------------------------------------------------
+
+setup: system-packages $(STAMP) $(COLLECTION_LINK)
+
+.PHONY: system-packages
+system-packages:
+	@scripts/install-system-packages.sh
+
+$(VENV)/bin/python:
+	@python=$$(scripts/find-python.sh) && echo "creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
+
+$(STAMP): $(VENV)/bin/python requirements.txt pbx/pyproject.toml lab/pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e pbx -e lab
+	@touch $@
+
+$(COLLECTION_LINK):
+	@mkdir -p $(dir $@) && ln -sfn ../../.. $@
+
+# --- the main job ------------------------------------------------------------------------
+
+lab: setup
+	$(BIN)/ansible-playbook playbooks/site.yml
+
+# --- tests and checks --------------------------------------------------------------------
+
+test: setup lint typecheck manifest-check unit sanity ansible-lint artifact contract
+	@echo "make test: every check passed"
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy plugins pbx/src lab/src scripts
+
+# The manifest is data generated from the help pages; fail if someone edited one without the other.
+manifest-check:
+	@if [ -d ../shared/reference/powershell-docs ]; then \
+	  $(BIN)/python scripts/build_cmdlet_manifest.py --check; \
+	else echo "manifest-check: ../shared/reference/powershell-docs is absent; the committed manifest is used as it is"; fi
+
+unit:
+	$(BIN)/pytest -q
+
+# ansible-test insists on running inside ansible_collections/<ns>/<name>: it runs on the
+# installed artifact, which is also what users get.
+sanity: artifact
+	@scripts/sanity.sh $(BUILD_DIR)/pbxops-wsfc-*.tar.gz
+
+ansible-lint:
+	$(BIN)/ansible-lint --profile production playbooks roles
+
+artifact:
+	@rm -rf $(BUILD_DIR) && mkdir -p $(BUILD_DIR)
+	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD_DIR) .
+	$(BIN)/ansible-galaxy collection install --offline --no-deps --force -p $(BUILD_DIR)/installed $(BUILD_DIR)/pbxops-wsfc-*.tar.gz
+	@scripts/check-artifact-docs.sh $(BUILD_DIR)/installed
+
+contract:
+	@scripts/contract-venvs.sh $(CONTRACT_CORES)
+
+clean:
+	rm -rf $(BUILD_DIR) .lab .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,125 @@
+#!powershell
+
+# Copyright: (c) 2026, pbxops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# The only PowerShell pbxops ships. It runs structured cmdlet pipelines sent by the collection's
+# action plugins: cmdlets are looked up by name, parameter values are splatted, and no text sent
+# by the controller is ever evaluated as script.
+
+#AnsibleRequires -CSharpUtil Ansible.Basic
+
+$spec = @{
+    options = @{
+        pipelines = @{
+            type = 'list'
+            elements = 'dict'
+            required = $true
+            options = @{
+                name = @{ type = 'str'; required = $true }
+                changes = @{ type = 'bool'; default = $false }
+                select = @{ type = 'list'; elements = 'str' }
+                depth = @{ type = 'int'; default = 2 }
+                steps = @{
+                    type = 'list'
+                    elements = 'dict'
+                    required = $true
+                    options = @{
+                        cmdlet = @{ type = 'str'; required = $true }
+                        parameters = @{ type = 'dict'; default = @{} }
+                    }
+                }
+            }
+        }
+    }
+    supports_check_mode = $true
+}
+$module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
+
+# Turn any output value into something ConvertTo-Json renders the same way on every host:
+# enums by name, dates in ISO 8601 (UTC), collections as arrays, objects as property maps
+# down to $Depth levels, and anything deeper as its string form.
+function ConvertTo-SafeValue {
+    param($Value, [int]$Depth)
+
+    if ($null -eq $Value) { return $null }
+    if ($Value -is [enum]) { return $Value.ToString() }
+    if ($Value -is [datetime]) { return $Value.ToUniversalTime().ToString('o') }
+    if ($Value -is [string] -or $Value -is [char] -or $Value -is [guid] -or $Value -is [timespan]) {
+        return $Value.ToString()
+    }
+    if ($Value.GetType().IsPrimitive -or $Value -is [decimal]) { return $Value }
+    if ($Depth -le 0) { return $Value.ToString() }
+    if ($Value -is [System.Collections.IDictionary]) {
+        $map = [ordered]@{}
+        foreach ($key in $Value.Keys) { $map["$key"] = ConvertTo-SafeValue -Value $Value[$key] -Depth ($Depth - 1) }
+        return $map
+    }
+    if ($Value -is [System.Collections.IEnumerable]) {
+        return , @(foreach ($item in $Value) { ConvertTo-SafeValue -Value $item -Depth ($Depth - 1) })
+    }
+    $map = [ordered]@{}
+    foreach ($property in $Value.PSObject.Properties) {
+        $map[$property.Name] = ConvertTo-SafeValue -Value $property.Value -Depth ($Depth - 1)
+    }
+    return $map
+}
+
+# One output object: the selected properties, or all of them when nothing is selected.
+function ConvertTo-SafeObject {
+    param($Object, [string[]]$Select, [int]$Depth)
+
+    if ($null -eq $Object -or -not $Select) { return ConvertTo-SafeValue -Value $Object -Depth $Depth }
+    $map = [ordered]@{}
+    foreach ($name in $Select) { $map[$name] = ConvertTo-SafeValue -Value $Object.$name -Depth ($Depth - 1) }
+    return $map
+}
+
+$module.Result.results = @()
+
+# Check mode must not change the host: refuse before anything runs.
+foreach ($pipeline in $module.Params.pipelines) {
+    if ($pipeline.changes -and $module.CheckMode) {
+        $module.FailJson("pipeline '$($pipeline.name)' changes the host and cannot run in check mode")
+    }
+}
+
+foreach ($pipeline in $module.Params.pipelines) {
+    $output = $null
+    $warnings = @()
+    for ($index = 0; $index -lt $pipeline.steps.Count; $index++) {
+        $step = $pipeline.steps[$index]
+        $failure = "pipeline '$($pipeline.name)' failed at step $($index + 1) ($($step.cmdlet))"
+        $module.Result.pipeline = $pipeline.name
+        $module.Result.step = $index + 1
+        $module.Result.cmdlet = $step.cmdlet
+        try {
+            # Only cmdlets and functions: never an application, a script file or an alias.
+            $command = Get-Command -Name $step.cmdlet -CommandType Cmdlet, Function -ErrorAction Stop
+            $parameters = @{}
+            foreach ($entry in $step.parameters.GetEnumerator()) { $parameters[$entry.Key] = $entry.Value }
+            $stepWarnings = $null
+            if ($index -eq 0) {
+                $output = @(& $command @parameters -ErrorAction Stop -WarningVariable stepWarnings 3>$null)
+            }
+            else {
+                $output = @($output | & $command @parameters -ErrorAction Stop -WarningVariable stepWarnings 3>$null)
+            }
+            $warnings += @($stepWarnings | ForEach-Object { $_.Message })
+        }
+        catch {
+            $module.Result.error_id = $_.FullyQualifiedErrorId
+            $module.FailJson("${failure}: $($_.Exception.Message)", $_)
+        }
+    }
+    if ($pipeline.changes) { $module.Result.changed = $true }
+    $converted = @(foreach ($object in $output) {
+            ConvertTo-SafeObject -Object $object -Select $pipeline.select -Depth $pipeline.depth
+        })
+    $module.Result.results += , @{ name = $pipeline.name; output = $converted; warnings = $warnings }
+}
+
+$module.Result.Remove('pipeline')
+$module.Result.Remove('step')
+$module.Result.Remove('cmdlet')
+$module.ExitJson()

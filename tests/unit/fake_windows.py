@@ -1,0 +1,73 @@
+"""A fake Windows host for action-plugin tests: it answers ``cmdlet_pipelines`` calls.
+
+Every step it receives is checked against the cmdlet manifest (so a test fails when an action
+plugin emits a cmdlet or parameter that Windows does not document), changing pipelines are
+refused in check mode as the real executor refuses them, and each cmdlet is answered by a
+handler the test supplies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wsfclab.manifest import load_manifest
+
+# handler(parameters, pipeline_input) -> output objects
+Handler = Callable[[dict[str, Any], list[Any]], list[Any]]
+
+
+class CmdletFailure(Exception):
+    def __init__(self, message: str, error_id: str) -> None:
+        super().__init__(message)
+        self.error_id = error_id
+
+
+@dataclass
+class FakeWindows:
+    handlers: dict[str, Handler]
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def execute_module(
+        self, module_name: str, module_args: dict[str, Any], check_mode: bool
+    ) -> dict[str, Any]:
+        assert module_name == "pbxops.wsfc.cmdlet_pipelines"
+        self.calls.append(module_args)
+        manifest = load_manifest()
+        pipelines = module_args["pipelines"]
+        for pipeline in pipelines:
+            for index, step in enumerate(pipeline["steps"]):
+                manifest.validate(step["cmdlet"], step["parameters"], pipeline_input=index > 0)
+        if check_mode:
+            for pipeline in pipelines:
+                if pipeline["changes"]:
+                    return {
+                        "failed": True,
+                        "msg": f"pipeline '{pipeline['name']}' changes the host and cannot run in check mode",
+                    }
+        results: list[dict[str, Any]] = []
+        changed = False
+        for pipeline in pipelines:
+            output: list[Any] = []
+            for index, step in enumerate(pipeline["steps"]):
+                try:
+                    output = self.handlers[step["cmdlet"]](step["parameters"], output)
+                except CmdletFailure as error:
+                    where = f"pipeline '{pipeline['name']}' failed at step {index + 1} ({step['cmdlet']})"
+                    return {
+                        "failed": True,
+                        "changed": changed,
+                        "msg": f"{where}: {error}",
+                        "pipeline": pipeline["name"],
+                        "step": index + 1,
+                        "cmdlet": step["cmdlet"],
+                        "error_id": error.error_id,
+                        "results": results,
+                    }
+            changed = changed or pipeline["changes"]
+            selected = [
+                {k: obj.get(k) for k in pipeline["select"]} if "select" in pipeline else obj for obj in output
+            ]
+            results.append({"name": pipeline["name"], "output": selected, "warnings": []})
+        return {"changed": changed, "results": results}

@@ -1,0 +1,82 @@
+"""The cmdlet-call model: only safe, typed data can be expressed, serialised as the executor expects."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.pbxops.wsfc.plugins.plugin_utils.cmdlet import (
+    SWITCH,
+    CmdletModelError,
+    Pipeline,
+    Step,
+    change,
+    read,
+)
+
+
+def test_step_serialises_typed_values() -> None:
+    step = Step(
+        "Add-ClusterGenericServiceRole",
+        {"ServiceName": "pbxd", "Storage": ("Cluster Disk 1",), "Wait": 30},
+    )
+    assert step.to_wire() == {
+        "cmdlet": "Add-ClusterGenericServiceRole",
+        "parameters": {"ServiceName": "pbxd", "Storage": ["Cluster Disk 1"], "Wait": 30},
+    }
+
+
+def test_switch_travels_as_true_and_bool_as_itself() -> None:
+    wire = Step("Set-Disk", {"Number": 1, "IsOffline": False}).to_wire()
+    assert wire["parameters"] == {"Number": 1, "IsOffline": False}
+    assert (
+        Step("Remove-ClusterNode", {"Name": "N2", "Force": SWITCH}).to_wire()["parameters"]["Force"] is True
+    )
+
+
+def test_pipeline_serialises_with_selection_and_change_flag() -> None:
+    pipeline = change("online", Step("Get-Disk", {"Number": (1, 2)}), Step("Set-Disk", {"IsOffline": False}))
+    assert pipeline.to_wire() == {
+        "name": "online",
+        "changes": True,
+        "depth": 2,
+        "steps": [
+            {"cmdlet": "Get-Disk", "parameters": {"Number": [1, 2]}},
+            {"cmdlet": "Set-Disk", "parameters": {"IsOffline": False}},
+        ],
+    }
+    assert read("disks", Step("Get-Disk"), select=("Number",)).to_wire()["select"] == ["Number"]
+    assert read("disks", Step("Get-Disk")).changes is False
+
+
+@pytest.mark.parametrize(
+    "cmdlet",
+    ["Get-Disk; Remove-Item C:\\", "iex", "& Get-Disk", "Get-Disk | Set-Disk", "C:\\tools\\x.exe", ""],
+)
+def test_anything_but_a_cmdlet_name_is_refused(cmdlet: str) -> None:
+    with pytest.raises(CmdletModelError, match="Verb-Noun"):
+        Step(cmdlet)
+
+
+@pytest.mark.parametrize("name", ["-Number", "Number;", "Num ber", "1Number", "$x"])
+def test_parameter_names_are_plain_words(name: str) -> None:
+    with pytest.raises(CmdletModelError, match="not a parameter name"):
+        Step("Get-Disk", {name: 1})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, 1.5, ["a"], (), ("a", 1), {"a": 1}, (True, False), object()],
+)
+def test_values_other_than_typed_data_are_refused(value: object) -> None:
+    with pytest.raises(CmdletModelError, match="not a parameter value"):
+        Step("Get-Disk", {"Number": value})  # type: ignore[dict-item]
+
+
+def test_pipeline_needs_a_name_steps_and_property_names() -> None:
+    with pytest.raises(CmdletModelError, match="needs a name"):
+        Pipeline(name="", steps=(Step("Get-Disk"),))
+    with pytest.raises(CmdletModelError, match="no steps"):
+        Pipeline(name="x", steps=())
+    with pytest.raises(CmdletModelError, match="not a property name"):
+        read("x", Step("Get-Disk"), select=("Number; rm",))
+    with pytest.raises(CmdletModelError, match="depth 9"):
+        read("x", Step("Get-Disk"), depth=9)

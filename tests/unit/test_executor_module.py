@@ -1,0 +1,131 @@
+"""The executor module's PowerShell: valid syntax, no way to run text as code, and docs that match its spec.
+
+No PowerShell runs here, so the script is parsed with tree-sitter-pwsh: the syntax is checked,
+the argument spec is read out of the ``$spec`` literal and compared with the module documentation,
+and the script is searched for anything that would evaluate controller-supplied text.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tree_sitter
+import tree_sitter_pwsh
+import yaml
+
+MODULES = Path(__file__).resolve().parents[2] / "plugins" / "modules"
+SCRIPT = MODULES / "cmdlet_pipelines.ps1"
+PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_pwsh.language()))
+
+
+def parse(source: bytes) -> tree_sitter.Node:
+    return PARSER.parse(source).root_node
+
+
+def nodes(root: tree_sitter.Node, kind: str) -> list[tree_sitter.Node]:
+    found = [root] if root.type == kind else []
+    for child in root.children:
+        found.extend(nodes(child, kind))
+    return found
+
+
+def text(node: tree_sitter.Node) -> str:
+    assert node.text is not None
+    return node.text.decode()
+
+
+def literal(node: tree_sitter.Node) -> Any:
+    """A PowerShell literal (hashtable, string, $true/$false, integer) as a Python value."""
+    if node.type == "hash_literal_expression":
+        return {
+            text(entry.named_children[0]).strip(): literal(entry.named_children[-1])
+            for entry in nodes(node, "hash_entry")
+            if entry.parent is not None and entry.parent.parent == node
+        }
+    inner = [c for c in node.children if c.is_named]
+    if node.type in ("pipeline", "pipeline_chain", "unary_expression", "integer_literal") and len(inner) == 1:
+        return literal(inner[0])
+    if node.type == "string_literal":
+        return text(node)[1:-1]
+    if node.type == "variable":
+        return {"$true": True, "$false": False, "$null": None}[text(node).lower()]
+    if node.type == "decimal_integer_literal":
+        return int(text(node))
+    raise AssertionError(f"not a literal: {node.type} {text(node)!r}")
+
+
+def module_spec() -> dict[str, Any]:
+    root = parse(SCRIPT.read_bytes())
+    for assignment in nodes(root, "assignment_expression"):
+        if text(assignment).startswith("$spec"):
+            return literal(nodes(assignment, "hash_literal_expression")[0])  # type: ignore[no-any-return]
+    raise AssertionError("no $spec in the module")
+
+
+def documented_options() -> dict[str, Any]:
+    tree = ast.parse((MODULES / "cmdlet_pipelines.py").read_text())
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and statement.targets[0].id == "DOCUMENTATION":  # type: ignore[attr-defined]
+            return yaml.safe_load(ast.literal_eval(statement.value))["options"]  # type: ignore[no-any-return]
+    raise AssertionError("no DOCUMENTATION")
+
+
+def test_script_parses_without_errors() -> None:
+    root = parse(SCRIPT.read_bytes())
+    assert not root.has_error, [text(n) for n in nodes(root, "ERROR")]
+
+
+def test_the_syntax_check_catches_broken_powershell() -> None:
+    assert parse(b"function f { param($a) if ($a { 'x' } }").has_error
+
+
+def compare(spec: dict[str, Any], docs: dict[str, Any], where: str) -> None:
+    assert set(spec) == set(docs), f"{where}: spec {sorted(spec)} != documented {sorted(docs)}"
+    for name, option in spec.items():
+        doc = docs[name]
+        assert option["type"] == doc["type"], f"{where}.{name}: type"
+        assert option.get("required", False) == doc.get("required", False), f"{where}.{name}: required"
+        assert option.get("elements") == doc.get("elements"), f"{where}.{name}: elements"
+        assert option.get("default") == doc.get("default"), f"{where}.{name}: default"
+        if "options" in option:
+            compare(option["options"], doc["suboptions"], f"{where}.{name}")
+
+
+def test_documentation_matches_the_argument_spec() -> None:
+    spec = module_spec()
+    assert spec["supports_check_mode"] is True
+    compare(spec["options"], documented_options(), "options")
+
+
+@pytest.mark.parametrize(
+    "forbidden",
+    [
+        "invoke-expression",
+        "iex ",
+        "add-type",
+        "[scriptblock]",
+        "start-process",
+        "new-object",
+        "-encodedcommand",
+    ],
+)
+def test_no_text_is_ever_evaluated_as_code(forbidden: str) -> None:
+    assert forbidden not in SCRIPT.read_text().lower()
+
+
+def test_the_only_invocations_are_of_a_command_looked_up_as_cmdlet_or_function() -> None:
+    root = parse(SCRIPT.read_bytes())
+    invoked = {text(c).split()[1] for c in nodes(root, "command") if text(c).startswith("& ")}
+    assert invoked == {"$command"}
+    lookup = [text(c) for c in nodes(root, "command") if text(c).startswith("Get-Command")]
+    assert lookup == ["Get-Command -Name $step.cmdlet -CommandType Cmdlet, Function -ErrorAction Stop"]
+
+
+def test_changing_pipelines_are_refused_in_check_mode_before_any_runs() -> None:
+    source = SCRIPT.read_text()
+    refusal = source.index("cannot run in check mode")
+    first_invocation = source.index("& $command")
+    assert refusal < first_invocation
