@@ -72,8 +72,10 @@ unit:
 sanity: artifact
 	@scripts/sanity.sh $(BUILD_DIR)/pbxops-wsfc-*.tar.gz
 
+LINTED := $(wildcard playbooks roles)
 ansible-lint:
-	$(BIN)/ansible-lint --profile production playbooks roles
+	@if [ -n "$(LINTED)" ]; then $(BIN)/ansible-lint --profile production $(LINTED); \
+	else echo "ansible-lint: no playbooks or roles yet"; fi
 
 artifact:
 	@rm -rf $(BUILD_DIR) && mkdir -p $(BUILD_DIR)
