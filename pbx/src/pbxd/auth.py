@@ -1,0 +1,125 @@
+"""Digest authentication of requests (REGISTER with 401, INVITE with 407) against the
+extension database, with throttling of sources that keep failing.
+
+Extensions are cached for a few seconds: every REGISTER and INVITE needs one, and a database
+round trip per request would dominate the cost of a registration.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pbxd.sip import digest
+from pbxd.sip.message import Request, Response, make_response, new_tag
+from pbxd.store.base import Extension, Store
+from pbxd.throttle import FailureThrottle
+
+log = logging.getLogger("pbxd.auth")
+
+EXTENSION_CACHE_SECONDS = 5.0
+_CACHE_LIMIT = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Hashes:
+    """HA1 values of one identity for each supported algorithm."""
+
+    md5: str
+    sha256: str
+
+    def for_algorithm(self, algorithm: str) -> str | None:
+        base = algorithm.upper().removesuffix("-SESS")
+        return {"MD5": self.md5, "SHA-256": self.sha256}.get(base)
+
+
+HashLookup = Callable[[str], Awaitable[Hashes | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class AuthOutcome:
+    """Either ``username`` (authenticated) or ``reject`` (the response to send)."""
+
+    username: str | None = None
+    reject: Response | None = None
+
+
+class Authenticator:
+    def __init__(
+        self,
+        realm: str,
+        nonce_ttl: float,
+        store: Store,
+        throttle: FailureThrottle,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.realm = realm
+        self.store = store
+        self.throttle = throttle
+        self.clock = clock
+        self.nonces = digest.NonceFactory(nonce_ttl)
+        self._cache: dict[str, tuple[float, Extension | None]] = {}
+
+    async def extension(self, number: str) -> Extension | None:
+        now = self.clock()
+        cached = self._cache.get(number)
+        if cached is not None and now - cached[0] < EXTENSION_CACHE_SECONDS:
+            return cached[1]
+        extension = await self.store.get_extension(number)
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[number] = (now, extension)
+        return extension
+
+    async def extension_hashes(self, username: str) -> Hashes | None:
+        extension = await self.extension(username)
+        if extension is None or not extension.enabled:
+            return None
+        if extension.realm != self.realm:
+            log.warning(
+                "extension %s has hashes for realm %r but the PBX uses realm %r: set its password again",
+                username,
+                extension.realm,
+                self.realm,
+            )
+            return None
+        return Hashes(extension.ha1_md5, extension.ha1_sha256)
+
+    async def authenticate(
+        self, request: Request, source_host: str, *, proxy: bool, lookup: HashLookup | None = None
+    ) -> AuthOutcome:
+        """Check the request's digest answer; ``proxy`` selects 407/Proxy-Authorization."""
+        now = self.clock()
+        if self.throttle.blocked(source_host, now):
+            return AuthOutcome(reject=make_response(request, 403, "Forbidden (too many failed attempts)"))
+        credentials = self._credentials(request, proxy)
+        if credentials is None:
+            return AuthOutcome(reject=self.challenge(request, proxy=proxy, stale=False))
+        hashes = await (lookup or self.extension_hashes)(credentials.username)
+        ha1 = hashes.for_algorithm(credentials.algorithm) if hashes is not None else None
+        if ha1 is None or not digest.check_response(credentials, ha1, request.method):
+            self.throttle.record_failure(source_host, now)
+            log.info("authentication of %r from %s failed", credentials.username, source_host)
+            return AuthOutcome(reject=make_response(request, 403, "Forbidden (wrong credentials)"))
+        if self.nonces.check(credentials.nonce, now) is not digest.NonceStatus.VALID:
+            return AuthOutcome(reject=self.challenge(request, proxy=proxy, stale=True))
+        return AuthOutcome(username=credentials.username)
+
+    def _credentials(self, request: Request, proxy: bool) -> digest.Credentials | None:
+        for value in request.get_all("proxy-authorization" if proxy else "authorization"):
+            credentials = digest.parse_credentials(value)
+            if credentials is not None and credentials.realm == self.realm:
+                return credentials
+        return None
+
+    def challenge(self, request: Request, *, proxy: bool, stale: bool) -> Response:
+        nonce = self.nonces.issue(self.clock())
+        header = "proxy-authenticate" if proxy else "www-authenticate"
+        # RFC 8760 §2.4: one challenge per algorithm, the preferred one first.
+        extra = [
+            (header, digest.challenge(self.realm, nonce, algorithm, stale=stale))
+            for algorithm in digest.SUPPORTED_ALGORITHMS
+        ]
+        return make_response(request, 407 if proxy else 401, to_tag=new_tag(), extra=extra)

@@ -1,0 +1,290 @@
+"""The transaction layer bound to the transports and the event loop's clock.
+
+It matches incoming messages to the sans-I/O transactions of ``pbxd.sip.transaction``, executes
+what they ask (transmit, deliver, time out), drives their timers from one ticking task, stamps
+``received``/``rport`` on incoming Vias (RFC 3581) and answers unparseable requests with 400.
+New requests, ACKs for 2xx, CANCELs and stray responses go up to a ``RequestHandler``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pbxd.sip.message import Request, Response, SipParseError, Via, make_response, parse_via
+from pbxd.sip.transaction import (
+    DEFAULT_TIMERS,
+    ClientTransaction,
+    Deliver,
+    Event,
+    ServerTransaction,
+    Timeout,
+    Timers,
+    Transmit,
+    transaction_key,
+)
+from pbxd.transport import Peer, Transports
+
+log = logging.getLogger("pbxd.endpoint")
+
+TICK = 0.02
+
+
+@dataclass(slots=True, eq=False)
+class Incoming:
+    """A server transaction with where its request came from and where responses go."""
+
+    tx: ServerTransaction
+    source: Peer
+    reply_to: Peer
+    key: tuple[str, ...]
+    scheduled: float | None = None
+
+    @property
+    def request(self) -> Request:
+        return self.tx.request
+
+
+@dataclass(slots=True, eq=False)
+class Outgoing:
+    """A client transaction with its destination and the callbacks of its owner."""
+
+    tx: ClientTransaction
+    dest: Peer
+    key: tuple[str, str]
+    on_response: Callable[[Response], None]
+    on_timeout: Callable[[], None] = field(default=lambda: None)
+    scheduled: float | None = None
+
+
+class RequestHandler(Protocol):
+    def on_request(self, incoming: Incoming) -> None: ...
+
+    def on_cancel(self, cancel: Incoming, invite: Incoming | None) -> None: ...
+
+    def on_ack(self, ack: Request, source: Peer) -> None: ...
+
+    def on_stray_response(self, response: Response, source: Peer) -> None: ...
+
+
+def new_branch() -> str:
+    return "z9hG4bK" + secrets.token_hex(8)
+
+
+def reply_address(via: Via, source: Peer) -> Peer:
+    """Where responses go (RFC 3261 §18.2.2, RFC 3581 §4)."""
+    if source.transport == "tcp":
+        return source
+    host = via.params.get("received") or via.host
+    rport = via.params.get("rport")
+    port = int(rport) if rport and rport.isdigit() else (via.port or 5060)
+    return Peer(source.transport, host, port)
+
+
+class Endpoint:
+    def __init__(self, transports: Transports, timers: Timers = DEFAULT_TIMERS) -> None:
+        self.transports = transports
+        self.handler: RequestHandler | None = None
+        self.timers = timers
+        self._server: dict[tuple[str, ...], Incoming] = {}
+        self._client: dict[tuple[str, str], Outgoing] = {}
+        self._heap: list[tuple[float, int, Incoming | Outgoing]] = []
+        self._sequence = itertools.count()
+        self._ticker: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        transports.deliver = self.receive
+        transports.on_bad_message = self.reject_malformed
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._ticker = self._loop.create_task(self._tick_forever())
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        self._server.clear()
+        self._client.clear()
+        self._heap.clear()
+
+    def now(self) -> float:
+        assert self._loop is not None, "the endpoint is not started"
+        return self._loop.time()
+
+    @property
+    def transaction_counts(self) -> tuple[int, int]:
+        """(server, client) transactions alive: for leak checks."""
+        return len(self._server), len(self._client)
+
+    # --- incoming --------------------------------------------------------------------------
+    def receive(self, message: Request | Response, source: Peer) -> None:
+        try:
+            if isinstance(message, Request):
+                self._receive_request(message, source)
+            else:
+                self._receive_response(message, source)
+        except SipParseError as error:
+            log.info("dropped a message from %s: %s", source, error.reason)
+        except Exception:
+            log.exception("failed to handle a message from %s", source)
+
+    def reject_malformed(self, error: SipParseError, source: Peer) -> None:
+        request = error.partial
+        if not isinstance(request, Request) or request.method == "ACK" or request.get("via") is None:
+            log.info("dropped an unparseable message from %s: %s", source, error.reason)
+            return
+        try:
+            via = parse_via(request.get("via") or "")
+        except SipParseError:
+            log.info("dropped an unparseable message from %s: %s", source, error.reason)
+            return
+        log.info("answered 400 to a malformed request from %s: %s", source, error.reason)
+        response = make_response(request, 400, f"Bad Request ({error.reason[:100]})")
+        self.transports.send(response, reply_address(via, source))
+
+    def _receive_request(self, request: Request, source: Peer) -> None:
+        assert self.handler is not None, "the endpoint has no request handler"
+        via = self._stamp_via(request, source)
+        method = request.method
+        key = transaction_key(request, "INVITE" if method == "ACK" else method)
+        existing = self._server.get(key)
+        if existing is not None:
+            self._run_server(existing, existing.tx.on_request(request, self.now()))
+            return
+        if method == "ACK":
+            self.handler.on_ack(request, source)
+            return
+        tx = ServerTransaction(request, self.now(), reliable=source.transport == "tcp", timers=self.timers)
+        incoming = Incoming(tx, source, reply_address(via, source), key)
+        self._server[key] = incoming
+        if method == "INVITE":
+            self.respond(incoming, make_response(request, 100))
+        if method == "CANCEL":
+            self.handler.on_cancel(incoming, self._server.get((*key[:-1], "INVITE")))
+        else:
+            self.handler.on_request(incoming)
+
+    def _stamp_via(self, request: Request, source: Peer) -> Via:
+        via = request.top_via
+        changed = False
+        if "rport" in via.params and via.params["rport"] is None:
+            via.params["rport"] = str(source.port)
+            via.params["received"] = source.host
+            changed = True
+        elif via.host != source.host:
+            via.params["received"] = source.host
+            changed = True
+        if changed:
+            for index, (name, _) in enumerate(request.headers):
+                if name == "via":
+                    request.headers[index] = ("via", str(via))
+                    break
+        return via
+
+    def _receive_response(self, response: Response, source: Peer) -> None:
+        via = response.top_via
+        outgoing = self._client.get((via.branch, response.cseq[1]))
+        if outgoing is None:
+            assert self.handler is not None, "the endpoint has no request handler"
+            self.handler.on_stray_response(response, source)
+            return
+        self._run_client(outgoing, outgoing.tx.on_response(response, self.now()))
+
+    # --- outgoing --------------------------------------------------------------------------
+    def respond(self, incoming: Incoming, response: Response) -> None:
+        self._run_server(incoming, incoming.tx.respond(response, self.now()))
+
+    def send_request(
+        self,
+        request: Request,
+        dest: Peer,
+        on_response: Callable[[Response], None],
+        on_timeout: Callable[[], None] = lambda: None,
+        *,
+        timer_c: float | None = None,
+    ) -> Outgoing:
+        """Send ``request`` (whose top Via is already ours) in a new client transaction."""
+        tx = ClientTransaction(request, reliable=dest.transport == "tcp", timers=self.timers, timer_c=timer_c)
+        key = (request.top_via.branch, request.method)
+        outgoing = Outgoing(tx, dest, key, on_response, on_timeout)
+        self._client[key] = outgoing
+        self._run_client(outgoing, tx.start(self.now()))
+        return outgoing
+
+    def send_stateless(self, message: Request | Response, dest: Peer) -> None:
+        self.transports.send(message, dest)
+
+    def adjust_deadline(self, outgoing: Outgoing) -> None:
+        """Reschedule after the owner changed the transaction's timers (``give_up_by``)."""
+        self._after(outgoing)
+
+    def via(self, transport: str, branch: str | None = None) -> str:
+        """A Via value naming this PBX on ``transport`` with a new (or given) branch."""
+        listen = self.transports.listen_for(transport)
+        return (
+            f"SIP/2.0/{transport.upper()} {listen.host}:{listen.port};branch={branch or new_branch()};rport"
+        )
+
+    # --- running transactions ---------------------------------------------------------------
+    def _run_server(self, incoming: Incoming, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, Transmit):
+                self.transports.send(event.message, incoming.reply_to)
+            elif isinstance(event, Timeout):
+                log.debug("no ACK for the final response to %s", incoming.request)
+        self._after(incoming)
+
+    def _run_client(self, outgoing: Outgoing, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, Transmit):
+                self.transports.send(event.message, outgoing.dest)
+            elif isinstance(event, Deliver):
+                outgoing.on_response(event.response)
+            elif isinstance(event, Timeout):
+                outgoing.on_timeout()
+        self._after(outgoing)
+
+    def _after(self, item: Incoming | Outgoing) -> None:
+        tx = item.tx
+        if tx.terminated:
+            if isinstance(item, Incoming):
+                if self._server.get(item.key) is item:
+                    del self._server[item.key]
+            elif self._client.get(item.key) is item:
+                del self._client[item.key]
+            return
+        deadline = tx.deadline
+        if deadline is not None and deadline != item.scheduled:
+            item.scheduled = deadline
+            heapq.heappush(self._heap, (deadline, next(self._sequence), item))
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            self.tick()
+
+    def tick(self) -> None:
+        now = self.now()
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            due, _, item = heapq.heappop(heap)
+            tx = item.tx
+            if tx.terminated or tx.deadline != due:
+                continue  # superseded by a later schedule of the same transaction
+            item.scheduled = None
+            try:
+                if isinstance(item, Incoming):
+                    self._run_server(item, tx.on_timer(now))
+                else:
+                    self._run_client(item, tx.on_timer(now))
+            except Exception:
+                log.exception("timer of %s failed", tx.request)

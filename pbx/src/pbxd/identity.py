@@ -1,0 +1,28 @@
+"""Which addresses are this PBX: for Request-URIs and Route headers addressed to it, and for
+spotting its own Via in a request that comes back (a loop)."""
+
+from __future__ import annotations
+
+from pbxd.config import SipSettings
+from pbxd.sip.message import Request
+from pbxd.sip.uri import SipUri
+
+
+class LocalAddresses:
+    def __init__(self, settings: SipSettings) -> None:
+        self._pairs = {(listen.host.lower(), listen.port) for listen in settings.listen}
+        self._names = {settings.domain.lower()}
+
+    def is_local(self, uri: SipUri) -> bool:
+        if uri.host in self._names and (uri.port is None or any(port == uri.port for _, port in self._pairs)):
+            return True
+        return (uri.host, uri.port or 5060) in self._pairs
+
+    def in_via(self, request: Request) -> bool:
+        """True when one of the request's Vias was written by this PBX (it has looped back)."""
+        return any(self.is_own_via(value) for value in request.get_all("via"))
+
+    def is_own_via(self, value: str) -> bool:
+        host_port = value.partition(" ")[2].partition(";")[0].strip().lower()
+        host, _, port = host_port.rpartition(":")
+        return port.isdigit() and (host, int(port)) in self._pairs

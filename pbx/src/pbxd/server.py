@@ -1,0 +1,106 @@
+"""The composition root: one ``PbxServer`` wires transports, transaction layer, registrar,
+proxy, dial plan, trunks and call records together around a ``Store``.
+
+The command line (``pbxd run``) and the Windows service create it, ``start`` it, and ``stop`` it;
+``healthy`` tells a supervisor whether every socket is still bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pbxd.auth import Authenticator
+from pbxd.cdr import CallRecorder
+from pbxd.config import PbxConfig
+from pbxd.dialplan import DialPlan
+from pbxd.endpoint import Endpoint
+from pbxd.identity import LocalAddresses
+from pbxd.proxy import Proxy
+from pbxd.registrar import Registrar
+from pbxd.router import Router
+from pbxd.store.base import Store
+from pbxd.throttle import FailureThrottle
+from pbxd.transport import Transports
+from pbxd.trunks import Trunks
+
+log = logging.getLogger("pbxd.server")
+
+# How often expired registrations and stale call records are cleaned up.
+SWEEP_INTERVAL = 30.0
+
+
+class PbxServer:
+    def __init__(self, config: PbxConfig, store: Store) -> None:
+        sip = config.sip
+        self.config = config
+        self.store = store
+        # Built here (not in start) so that a bad dial plan fails before any socket is bound.
+        self.dialplan = DialPlan(config.dialplan, config.trunks)
+        self.transports = Transports(sip.listen)
+        self.endpoint = Endpoint(self.transports)
+        self.local = LocalAddresses(sip)
+        self.auth = Authenticator(
+            sip.realm, sip.nonce_ttl, store, FailureThrottle(sip.auth_failures_per_minute)
+        )
+        self.registrar = Registrar(sip, store, self.auth)
+        self.recorder = CallRecorder(store)
+        self.trunks = Trunks(config.trunks, self.endpoint)
+        self.proxy = Proxy(
+            settings=sip,
+            endpoint=self.endpoint,
+            registrar=self.registrar,
+            auth=self.auth,
+            dialplan=self.dialplan,
+            trunks=self.trunks,
+            recorder=self.recorder,
+            local=self.local,
+        )
+        self.router = Router(self.endpoint, self.registrar, self.proxy, self.local)
+        self.endpoint.handler = self.router
+        self._started = False
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Reload registrations, bind every listen address, start timers and trunk probes."""
+        await self.registrar.load()
+        try:
+            await self.transports.start()
+        except OSError:
+            await self.transports.stop()
+            raise
+        self.endpoint.start()
+        self.recorder.start()
+        self.trunks.start()
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+        self._started = True
+        log.info("pbxd started")
+
+    async def stop(self) -> None:
+        """Close sockets and cancel timers. The store stays open: its owner closes it."""
+        self._started = False
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        await self.trunks.stop()
+        await self.router.stop()
+        await self.proxy.stop()
+        await self.transports.stop()
+        await self.endpoint.stop()
+        try:
+            await asyncio.wait_for(self.recorder.flush(), timeout=0.5)
+        except TimeoutError:
+            log.warning("stopped before every call record was written")
+        await self.recorder.stop()
+        log.info("pbxd stopped")
+
+    def healthy(self) -> bool:
+        return self._started and self.transports.bound
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL)
+            try:
+                await self.registrar.sweep()
+                self.recorder.expire()
+            except Exception:
+                log.exception("cleanup of expired registrations failed")

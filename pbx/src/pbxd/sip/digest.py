@@ -1,0 +1,215 @@
+"""HTTP digest authentication as SIP uses it (RFC 2617, RFC 7616, RFC 8760).
+
+Only hashes are handled here: HA1 comes from the extension database, never a password.
+Nonces are stateless: a timestamp signed with a per-process secret, so any nonce can be checked
+without remembering it, and one older than its lifetime is "stale" (RFC 7616 §3.3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+_HASHES: dict[str, Callable[[bytes], str]] = {
+    "MD5": lambda data: hashlib.md5(data, usedforsecurity=False).hexdigest(),
+    "SHA-256": lambda data: hashlib.sha256(data).hexdigest(),
+}
+
+SUPPORTED_ALGORITHMS = ("SHA-256", "MD5")
+
+_AUTH_PARAM = re.compile(r'([A-Za-z][\w-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)')
+
+
+def hash_hex(algorithm: str, text: str) -> str:
+    return _HASHES[_base_algorithm(algorithm)](text.encode("utf-8"))
+
+
+def _base_algorithm(algorithm: str) -> str:
+    base = algorithm.upper().removesuffix("-SESS")
+    if base not in _HASHES:
+        raise ValueError(f"digest algorithm {algorithm!r} is not supported (use MD5 or SHA-256)")
+    return base
+
+
+def ha1(algorithm: str, username: str, realm: str, password: str) -> str:
+    return hash_hex(algorithm, f"{username}:{realm}:{password}")
+
+
+def response_digest(
+    algorithm: str,
+    ha1_hex: str,
+    *,
+    nonce: str,
+    method: str,
+    uri: str,
+    qop: str | None = None,
+    nc: str | None = None,
+    cnonce: str | None = None,
+) -> str:
+    """The ``response`` value (RFC 7616 §3.4.1) for qop absent or ``auth``."""
+    if algorithm.upper().endswith("-SESS"):
+        ha1_hex = hash_hex(algorithm, f"{ha1_hex}:{nonce}:{cnonce or ''}")
+    ha2 = hash_hex(algorithm, f"{method}:{uri}")
+    if qop:
+        return hash_hex(algorithm, f"{ha1_hex}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+    return hash_hex(algorithm, f"{ha1_hex}:{nonce}:{ha2}")
+
+
+def parse_auth_params(value: str) -> tuple[str, dict[str, str]]:
+    """``Digest a="1", b=2`` -> ("digest", {"a": "1", "b": "2"}); names lower-cased."""
+    scheme, _, rest = value.strip().partition(" ")
+    params: dict[str, str] = {}
+    for name, raw in _AUTH_PARAM.findall(rest):
+        params[name.lower()] = re.sub(r"\\(.)", r"\1", raw[1:-1]) if raw.startswith('"') else raw
+    return scheme.lower(), params
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A parsed Authorization or Proxy-Authorization header."""
+
+    username: str
+    realm: str
+    nonce: str
+    uri: str
+    response: str
+    algorithm: str
+    qop: str | None
+    nc: str | None
+    cnonce: str | None
+    opaque: str | None
+
+
+def parse_credentials(value: str) -> Credentials | None:
+    """None when the header is not a usable Digest answer (wrong scheme or fields missing)."""
+    scheme, params = parse_auth_params(value)
+    if scheme != "digest":
+        return None
+    try:
+        return Credentials(
+            username=params["username"],
+            realm=params["realm"],
+            nonce=params["nonce"],
+            uri=params["uri"],
+            response=params["response"].lower(),
+            algorithm=params.get("algorithm", "MD5").upper(),
+            qop=params.get("qop"),
+            nc=params.get("nc"),
+            cnonce=params.get("cnonce"),
+            opaque=params.get("opaque"),
+        )
+    except KeyError:
+        return None
+
+
+def check_response(credentials: Credentials, ha1_hex: str, method: str) -> bool:
+    """True when the client's response was computed from ``ha1_hex``. The digest ``uri`` is
+    the one the client sent (some clients, SIPp for one, do not use the Request-URI)."""
+    if credentials.qop is not None and credentials.qop.lower() != "auth":
+        return False
+    if credentials.qop is not None and (not credentials.nc or not credentials.cnonce):
+        return False
+    expected = response_digest(
+        credentials.algorithm,
+        ha1_hex,
+        nonce=credentials.nonce,
+        method=method,
+        uri=credentials.uri,
+        qop=credentials.qop,
+        nc=credentials.nc,
+        cnonce=credentials.cnonce,
+    )
+    return hmac.compare_digest(expected, credentials.response)
+
+
+class NonceStatus(Enum):
+    VALID = "valid"
+    STALE = "stale"  # ours (or plausibly another process's) but too old: re-challenge silently
+    FORGED = "forged"
+
+
+class NonceFactory:
+    """Issues and checks stateless nonces: ``<timestamp hex>.<HMAC of it>``."""
+
+    def __init__(self, ttl: float, secret: bytes | None = None) -> None:
+        self._ttl = ttl
+        self._secret = secret or secrets.token_bytes(32)
+
+    def issue(self, now: float) -> str:
+        stamp = f"{int(now * 1000):x}"
+        return f"{stamp}.{self._sign(stamp)}"
+
+    def check(self, nonce: str, now: float) -> NonceStatus:
+        stamp, _, signature = nonce.partition(".")
+        if not hmac.compare_digest(self._sign(stamp), signature):
+            # Signed by another process (a restart or failover changes the secret): the client
+            # knew the password, so it only needs a fresh nonce.
+            return NonceStatus.FORGED
+        try:
+            issued = int(stamp, 16) / 1000
+        except ValueError:
+            return NonceStatus.FORGED
+        if not issued - 5 <= now <= issued + self._ttl:
+            return NonceStatus.STALE
+        return NonceStatus.VALID
+
+    def _sign(self, stamp: str) -> str:
+        return hmac.new(self._secret, stamp.encode("ascii", "replace"), hashlib.sha256).hexdigest()[:32]
+
+
+def challenge(realm: str, nonce: str, algorithm: str, *, stale: bool = False, opaque: str = "") -> str:
+    """A WWW-Authenticate / Proxy-Authenticate value offering ``qop=auth``."""
+    parts = [f'realm="{realm}"', f'nonce="{nonce}"', f"algorithm={algorithm}", 'qop="auth"']
+    if opaque:
+        parts.append(f'opaque="{opaque}"')
+    if stale:
+        parts.append("stale=true")
+    return "Digest " + ", ".join(parts)
+
+
+def authorization(
+    *,
+    challenge_value: str,
+    method: str,
+    uri: str,
+    username: str,
+    password: str,
+    cnonce: str,
+    nc: int = 1,
+) -> str:
+    """The Authorization value a client sends in answer to ``challenge_value`` (used by trunks
+    that authenticate to a peer, and by tests)."""
+    _, params = parse_auth_params(challenge_value)
+    algorithm = params.get("algorithm", "MD5").upper()
+    realm = params["realm"]
+    nonce = params["nonce"]
+    qop = "auth" if "auth" in params.get("qop", "").split(",") else None
+    nc_text = f"{nc:08x}"
+    response = response_digest(
+        algorithm,
+        ha1(algorithm, username, realm, password),
+        nonce=nonce,
+        method=method,
+        uri=uri,
+        qop=qop,
+        nc=nc_text if qop else None,
+        cnonce=cnonce if qop else None,
+    )
+    parts = [
+        f'username="{username}"',
+        f'realm="{realm}"',
+        f'nonce="{nonce}"',
+        f'uri="{uri}"',
+        f'response="{response}"',
+        f"algorithm={algorithm}",
+    ]
+    if qop:
+        parts += [f"qop={qop}", f"nc={nc_text}", f'cnonce="{cnonce}"']
+    if "opaque" in params:
+        parts.append(f'opaque="{params["opaque"]}"')
+    return "Digest " + ", ".join(parts)

@@ -1,0 +1,438 @@
+"""SIP requests and responses (RFC 3261 §7, §20): parsing from bytes and serialising to bytes.
+
+Headers are kept in arrival order as ``(name, value)`` pairs whose name is the lower-case full
+form (compact forms such as ``v`` or ``i`` are expanded). Headers that may carry a
+comma-separated list whose elements a proxy handles one by one (Via, Route, Record-Route,
+Contact) are split into one pair per element, so "several Via values on one line" and "on
+several lines" look the same to the rest of the code.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from pbxd.sip.uri import Params, UriError, parse_name_addr, parse_params, render_params, split_hostport
+
+MAX_MESSAGE_SIZE = 65_535
+MAX_HEADER_LINES = 200
+
+COMPACT_FORMS = {
+    "a": "accept-contact",
+    "b": "referred-by",
+    "c": "content-type",
+    "d": "request-disposition",
+    "e": "content-encoding",
+    "f": "from",
+    "i": "call-id",
+    "j": "reject-contact",
+    "k": "supported",
+    "l": "content-length",
+    "m": "contact",
+    "n": "identity-info",
+    "o": "event",
+    "r": "refer-to",
+    "s": "subject",
+    "t": "to",
+    "u": "allow-events",
+    "v": "via",
+    "x": "session-expires",
+    "y": "identity",
+}
+
+_DISPLAY_NAMES = {
+    "call-id": "Call-ID",
+    "cseq": "CSeq",
+    "www-authenticate": "WWW-Authenticate",
+    "mime-version": "MIME-Version",
+    "rack": "RAck",
+    "rseq": "RSeq",
+}
+
+_LIST_HEADERS = frozenset({"via", "route", "record-route", "contact"})
+
+_MANDATORY = ("via", "from", "to", "call-id", "cseq")
+
+
+class SipParseError(ValueError):
+    """A message that cannot be understood. ``partial`` holds what could be parsed (start line
+    and headers) so that a request with a usable Via can still be answered with 400."""
+
+    def __init__(self, reason: str, partial: Message | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.partial = partial
+
+
+def display_name(name: str) -> str:
+    return _DISPLAY_NAMES.get(name) or "-".join(part.capitalize() for part in name.split("-"))
+
+
+class Message:
+    """What requests and responses share: headers and body."""
+
+    __slots__ = ("body", "headers")
+
+    def __init__(self, headers: list[tuple[str, str]], body: bytes = b"") -> None:
+        self.headers = headers
+        self.body = body
+
+    # --- header access -------------------------------------------------------------------
+    def get(self, name: str) -> str | None:
+        """The first value of header ``name`` (lower-case full name), or None."""
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    def get_all(self, name: str) -> list[str]:
+        return [value for key, value in self.headers if key == name]
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every ``name`` header by one with ``value`` (at the first one's place)."""
+        for index, (key, _) in enumerate(self.headers):
+            if key == name:
+                self.headers[index] = (name, value)
+                self.headers[index + 1 :] = [h for h in self.headers[index + 1 :] if h[0] != name]
+                return
+        self.headers.append((name, value))
+
+    def remove(self, name: str) -> None:
+        self.headers = [h for h in self.headers if h[0] != name]
+
+    def prepend(self, name: str, value: str) -> None:
+        """Insert ``value`` before the first ``name`` header (a new top Via or Record-Route)."""
+        for index, (key, _) in enumerate(self.headers):
+            if key == name:
+                self.headers.insert(index, (name, value))
+                return
+        self.headers.insert(0, (name, value))
+
+    def pop_first(self, name: str) -> str | None:
+        for index, (key, value) in enumerate(self.headers):
+            if key == name:
+                del self.headers[index]
+                return value
+        return None
+
+    # --- frequently used fields ----------------------------------------------------------
+    @property
+    def call_id(self) -> str:
+        return self.get("call-id") or ""
+
+    @property
+    def cseq(self) -> tuple[int, str]:
+        """(number, method) of the CSeq header; validated at parse time."""
+        number, _, method = (self.get("cseq") or "0 ?").partition(" ")
+        return int(number), method.strip()
+
+    @property
+    def top_via(self) -> Via:
+        value = self.get("via")
+        if value is None:
+            raise SipParseError("message has no Via header")
+        return parse_via(value)
+
+    def tag(self, name: str) -> str | None:
+        """The tag parameter of the From or To header."""
+        value = self.get(name)
+        return None if value is None else _tag_of(value)
+
+    # --- serialising ---------------------------------------------------------------------
+    def _start_line(self) -> str:
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        lines = [self._start_line()]
+        lines.extend(f"{display_name(k)}: {v}" for k, v in self.headers if k != "content-length")
+        lines.append(f"Content-Length: {len(self.body)}\r\n\r\n")
+        return "\r\n".join(lines).encode("utf-8", "surrogateescape") + self.body
+
+
+class Request(Message):
+    __slots__ = ("method", "uri")
+
+    def __init__(self, method: str, uri: str, headers: list[tuple[str, str]], body: bytes = b"") -> None:
+        super().__init__(headers, body)
+        self.method = method
+        self.uri = uri
+
+    def _start_line(self) -> str:
+        return f"{self.method} {self.uri} SIP/2.0"
+
+    def copy(self) -> Request:
+        return Request(self.method, self.uri, list(self.headers), self.body)
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.uri} call-id={self.call_id!r}>"
+
+
+class Response(Message):
+    __slots__ = ("reason", "status")
+
+    def __init__(self, status: int, reason: str, headers: list[tuple[str, str]], body: bytes = b"") -> None:
+        super().__init__(headers, body)
+        self.status = status
+        self.reason = reason
+
+    def _start_line(self) -> str:
+        return f"SIP/2.0 {self.status} {self.reason}"
+
+    def copy(self) -> Response:
+        return Response(self.status, self.reason, list(self.headers), self.body)
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.reason} call-id={self.call_id!r}>"
+
+
+# --- Via -----------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Via:
+    """One Via value: ``SIP/2.0/UDP host:port;branch=...;rport;received=...``."""
+
+    transport: str
+    host: str
+    port: int | None
+    params: Params
+
+    @property
+    def branch(self) -> str:
+        return self.params.get("branch") or ""
+
+    def __str__(self) -> str:
+        port = "" if self.port is None else f":{self.port}"
+        return f"SIP/2.0/{self.transport} {self.host}{port}{render_params(self.params)}"
+
+
+def parse_via(value: str) -> Via:
+    protocol, _, rest = value.strip().partition(" ")
+    parts = protocol.split("/")
+    if len(parts) != 3 or parts[0].strip().upper() != "SIP":
+        # Tolerate "SIP / 2.0 / UDP" with spaces around the slashes.
+        protocol, rest = _respace_via(value)
+        parts = protocol.split("/")
+        if len(parts) != 3 or parts[0].upper() != "SIP":
+            raise SipParseError(f"Via {value!r} does not start with SIP/2.0/<transport>")
+    hostport, _, param_text = rest.strip().partition(";")
+    try:
+        host, port = split_hostport(hostport, value)
+    except UriError as error:
+        raise SipParseError(f"Via {value!r}: {error}") from None
+    return Via(parts[2].strip().upper(), host, port, parse_params(param_text))
+
+
+def _respace_via(value: str) -> tuple[str, str]:
+    compact = value.strip()
+    head = ""
+    while compact.count("/") and len(head.split("/")) < 3:
+        part, _, compact = compact.partition("/")
+        head += part.strip() + "/"
+        compact = compact.lstrip()
+    token, _, rest = compact.partition(" ")
+    return head + token, rest
+
+
+def _tag_of(value: str) -> str | None:
+    if "tag=" not in value.lower():
+        return None
+    try:
+        return parse_name_addr(value).tag
+    except UriError:
+        return None
+
+
+# --- parsing -------------------------------------------------------------------------------
+def split_list(value: str) -> list[str]:
+    """Split a header value at commas outside quotes and <>."""
+    if "," not in value:
+        return [value]
+    items: list[str] = []
+    depth = 0
+    quoted = False
+    start = 0
+    index = 0
+    while index < len(value):
+        char = value[index]
+        if quoted:
+            if char == "\\":
+                index += 1
+            elif char == '"':
+                quoted = False
+        elif char == '"':
+            quoted = True
+        elif char == "<":
+            depth += 1
+        elif char == ">":
+            depth = max(0, depth - 1)
+        elif char == "," and depth == 0:
+            items.append(value[start:index].strip())
+            start = index + 1
+        index += 1
+    items.append(value[start:].strip())
+    return [item for item in items if item]
+
+
+def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
+    """Parse one whole message. Over UDP the body is what follows the headers (cut to
+    Content-Length); ``stream`` framing has already cut the body to Content-Length."""
+    if len(data) > MAX_MESSAGE_SIZE:
+        raise SipParseError(f"message of {len(data)} bytes exceeds the limit of {MAX_MESSAGE_SIZE}")
+    end = data.find(b"\r\n\r\n")
+    if end >= 0:
+        head, body = data[:end], data[end + 4 :]
+    else:
+        end = data.find(b"\n\n")
+        if end < 0:
+            raise SipParseError("message has no empty line after its headers (truncated?)")
+        head, body = data[:end], data[end + 2 :]
+    text = head.decode("utf-8", "surrogateescape")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines:
+        raise SipParseError("empty message")
+    if len(lines) > MAX_HEADER_LINES:
+        raise SipParseError(f"message has more than {MAX_HEADER_LINES} header lines")
+    message = _parse_start_line(lines[0])
+    message.headers = _parse_headers(lines[1:], message)
+    length_text = message.get("content-length")
+    if length_text is not None:
+        length_text = length_text.strip()
+        if not length_text.isdigit():
+            raise SipParseError(f"Content-Length {length_text!r} is not a number", message)
+        length = int(length_text)
+        if length > len(body):
+            raise SipParseError(f"body is shorter ({len(body)} bytes) than Content-Length {length}", message)
+        body = body[:length]
+    message.body = bytes(body)
+    _validate(message)
+    return message
+
+
+def _parse_start_line(line: str) -> Request | Response:
+    parts = line.strip().split(" ", 2)
+    if len(parts) < 2:
+        raise SipParseError(f"start line {line[:80]!r} is neither a request nor a status line")
+    if parts[0].upper().startswith("SIP/"):
+        if parts[0].upper() != "SIP/2.0":
+            raise SipParseError(f"unsupported SIP version {parts[0]!r}")
+        status = parts[1]
+        if not (status.isdigit() and len(status) == 3 and 100 <= int(status) <= 699):
+            raise SipParseError(f"status code {status!r} is not a number between 100 and 699")
+        return Response(int(status), parts[2].strip() if len(parts) > 2 else "", [])
+    if len(parts) != 3 or parts[2].strip().upper() != "SIP/2.0":
+        raise SipParseError(f"request line {line[:80]!r} is not 'METHOD uri SIP/2.0'")
+    method = parts[0]
+    if not method.isalpha():
+        raise SipParseError(f"method {method[:20]!r} is not a token")
+    return Request(method.upper(), parts[1], [])
+
+
+def _parse_headers(lines: list[str], message: Message) -> list[tuple[str, str]]:
+    # Unfold continuation lines (RFC 3261 §7.3.1) first.
+    unfolded: list[str] = []
+    for line in lines:
+        if line[:1] in (" ", "\t") and unfolded:
+            unfolded[-1] += " " + line.strip()
+        elif line.strip():
+            unfolded.append(line)
+    headers: list[tuple[str, str]] = []
+    for line in unfolded:
+        name, sep, value = line.partition(":")
+        name = name.strip().lower()
+        if not sep or not name or " " in name:
+            raise SipParseError(f"header line {line[:80]!r} has no 'Name: value' form", message)
+        name = COMPACT_FORMS.get(name, name)
+        value = value.strip()
+        if name in _LIST_HEADERS and "," in value:
+            headers.extend((name, item) for item in split_list(value))
+        else:
+            headers.append((name, value))
+    return headers
+
+
+def _validate(message: Request | Response) -> None:
+    for name in _MANDATORY:
+        if message.get(name) is None:
+            raise SipParseError(f"mandatory header {display_name(name)} is missing", message)
+    cseq = message.get("cseq") or ""
+    number, _, method = cseq.partition(" ")
+    method = method.strip()
+    if not number.isdigit() or len(number) > 10 or not method:
+        raise SipParseError(f"CSeq {cseq!r} is not '<number> <METHOD>'", message)
+    if isinstance(message, Request) and method.upper() != message.method:
+        raise SipParseError(f"CSeq method {method!r} differs from the request method", message)
+    try:
+        message.top_via  # noqa: B018 - parsing is the check
+    except SipParseError as error:
+        raise SipParseError(error.reason, message) from None
+    if isinstance(message, Request):
+        max_forwards = message.get("max-forwards")
+        if max_forwards is not None and not max_forwards.strip().isdigit():
+            raise SipParseError(f"Max-Forwards {max_forwards!r} is not a number", message)
+
+
+# --- building responses --------------------------------------------------------------------
+REASONS = {
+    100: "Trying",
+    180: "Ringing",
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    407: "Proxy Authentication Required",
+    408: "Request Timeout",
+    416: "Unsupported URI Scheme",
+    420: "Bad Extension",
+    423: "Interval Too Brief",
+    480: "Temporarily Unavailable",
+    481: "Call/Transaction Does Not Exist",
+    482: "Loop Detected",
+    483: "Too Many Hops",
+    486: "Busy Here",
+    487: "Request Terminated",
+    500: "Server Internal Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+    504: "Server Time-out",
+    600: "Busy Everywhere",
+    603: "Decline",
+}
+
+
+def make_response(
+    request: Request,
+    status: int,
+    reason: str | None = None,
+    *,
+    to_tag: str | None = None,
+    extra: list[tuple[str, str]] | None = None,
+) -> Response:
+    """A response to ``request`` (RFC 3261 §8.2.6): Via, From, To, Call-ID and CSeq copied,
+    a To tag added when given and the To header has none."""
+    headers = [(k, v) for k, v in request.headers if k in ("via", "from", "call-id", "cseq")]
+    to = request.get("to") or ""
+    if to_tag and _tag_of(to) is None:
+        to = f"{to};tag={to_tag}"
+    headers.insert(_after_from(headers), ("to", to))
+    if request.method == "INVITE" and 100 < status < 300:
+        headers.extend(("record-route", v) for v in request.get_all("record-route"))
+    if extra:
+        headers.extend(extra)
+    return Response(status, reason or REASONS.get(status, "Unknown"), headers)
+
+
+def _after_from(headers: list[tuple[str, str]]) -> int:
+    for index, (key, _) in enumerate(headers):
+        if key == "from":
+            return index + 1
+    return len(headers)
+
+
+def new_tag() -> str:
+    """A random From/To tag (RFC 3261 §19.3)."""
+    return secrets.token_hex(5)

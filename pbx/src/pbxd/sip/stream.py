@@ -1,0 +1,91 @@
+"""Framing of SIP messages on a byte stream (TCP): Content-Length delimits each message
+(RFC 3261 §18.3). Data arrives in arbitrary pieces; one piece may carry several messages.
+
+Blank lines between messages are keepalives (RFC 5626 §3.5.1: a double CRLF "ping" is answered
+with a single CRLF "pong"). A framing error cannot be recovered from, because the position of
+the next message is unknown: the caller must close the connection.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pbxd.sip.message import MAX_MESSAGE_SIZE, Request, Response, SipParseError, parse_message
+
+_CONTENT_LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\S*)", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class KeepalivePing:
+    """The peer sent a double CRLF; answer with a single CRLF."""
+
+
+@dataclass(frozen=True, slots=True)
+class BadMessage:
+    """A complete frame that does not parse (answer 400 when possible, keep the connection)."""
+
+    error: SipParseError
+
+
+class FramingError(ValueError):
+    """The stream cannot be framed any more (oversized or nonsensical Content-Length)."""
+
+
+StreamEvent = Request | Response | KeepalivePing | BadMessage
+
+
+class StreamParser:
+    def __init__(self, max_size: int = MAX_MESSAGE_SIZE) -> None:
+        self._buffer = bytearray()
+        self._max_size = max_size
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        """Add received bytes; return the complete messages (and keepalives) now available.
+
+        Raises FramingError when the stream is beyond repair.
+        """
+        self._buffer += data
+        events: list[StreamEvent] = []
+        buffer = self._buffer
+        while buffer:
+            skipped = _count_leading_blank(buffer)
+            if skipped:
+                if buffer[:skipped].count(b"\n") >= 2:
+                    events.append(KeepalivePing())
+                del buffer[:skipped]
+                continue
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buffer) > self._max_size:
+                    raise FramingError(f"headers longer than {self._max_size} bytes")
+                break
+            head_size = end + 4
+            match = _CONTENT_LENGTH.search(buffer, 0, end + 2)
+            length = 0
+            if match:
+                text = match.group(1)
+                if not text.isdigit():
+                    raise FramingError(f"Content-Length {text[:20]!r} is not a number")
+                length = int(text)
+            total = head_size + length
+            if total > self._max_size:
+                raise FramingError(f"message of {total} bytes exceeds the limit of {self._max_size}")
+            if len(buffer) < total:
+                break
+            frame = bytes(buffer[:total])
+            del buffer[:total]
+            try:
+                events.append(parse_message(frame, stream=True))
+            except SipParseError as error:
+                events.append(BadMessage(error))
+        return events
+
+
+def _count_leading_blank(buffer: bytearray) -> int:
+    count = 0
+    for byte in buffer:
+        if byte not in (13, 10):
+            break
+        count += 1
+    return count

@@ -1,0 +1,190 @@
+"""The network edge: asyncio UDP and TCP sockets that carry SIP messages (RFC 3261 §18).
+
+Incoming bytes are framed and parsed here and handed up as messages with the ``Peer`` they came
+from; outgoing messages are serialised and sent to a ``Peer``. TCP connections are kept in a
+table keyed by the peer's address so that responses and later requests reuse them. Works with
+the Proactor event loop on Windows (no POSIX-only calls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pbxd.config import Listen
+from pbxd.sip.message import Message, Request, Response, SipParseError, parse_message
+from pbxd.sip.stream import BadMessage, FramingError, KeepalivePing, StreamParser
+
+log = logging.getLogger("pbxd.transport")
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """Where a message came from or goes to."""
+
+    transport: str  # "udp" or "tcp"
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.transport}:{self.host}:{self.port}"
+
+
+MessageSink = Callable[[Request | Response, Peer], None]
+ErrorSink = Callable[[SipParseError, Peer], None]
+
+
+class _UdpProtocol(asyncio.DatagramProtocol):
+    def __init__(self, owner: Transports) -> None:
+        self._owner = owner
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        peer = Peer("udp", str(addr[0]), int(addr[1]))
+        if not data.strip(b"\r\n\x00 "):
+            return  # a keepalive datagram
+        try:
+            message = parse_message(data)
+        except SipParseError as error:
+            self._owner.on_bad_message(error, peer)
+            return
+        self._owner.deliver(message, peer)
+
+    def error_received(self, exc: Exception) -> None:
+        # An ICMP "port unreachable" from a phone that went away: nothing to do but note it.
+        log.debug("UDP error: %s", exc)
+
+
+class _TcpConnection(asyncio.Protocol):
+    def __init__(self, owner: Transports, peer: Peer | None = None) -> None:
+        self._owner = owner
+        self._parser = StreamParser()
+        self.peer = peer
+        self.transport: asyncio.Transport | None = None
+        self._pending: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        if self.peer is None:
+            host, port = transport.get_extra_info("peername")[:2]
+            self.peer = Peer("tcp", str(host), int(port))
+        self._owner.connections[(self.peer.host, self.peer.port)] = self
+        for data in self._pending:
+            transport.write(data)
+        self._pending.clear()
+
+    def send(self, data: bytes) -> None:
+        if self.transport is None:
+            self._pending.append(data)
+        else:
+            self.transport.write(data)
+
+    def data_received(self, data: bytes) -> None:
+        assert self.peer is not None and self.transport is not None
+        try:
+            events = self._parser.feed(data)
+        except FramingError as error:
+            log.info("closing TCP connection from %s: %s", self.peer, error)
+            self.transport.close()
+            return
+        for event in events:
+            if isinstance(event, KeepalivePing):
+                self.transport.write(b"\r\n")
+            elif isinstance(event, BadMessage):
+                self._owner.on_bad_message(event.error, self.peer)
+            else:
+                self._owner.deliver(event, self.peer)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.peer is not None:
+            key = (self.peer.host, self.peer.port)
+            if self._owner.connections.get(key) is self:
+                del self._owner.connections[key]
+
+
+class Transports:
+    """Every socket of one PBX. ``deliver`` and ``on_bad_message`` are set by the endpoint."""
+
+    def __init__(self, listens: tuple[Listen, ...]) -> None:
+        self.listens = listens
+        self.deliver: MessageSink = lambda message, peer: None
+        self.on_bad_message: ErrorSink = lambda error, peer: None
+        self.connections: dict[tuple[str, int], _TcpConnection] = {}
+        self._udp: dict[Listen, _UdpProtocol] = {}
+        self._tcp_servers: dict[Listen, asyncio.Server] = {}
+        self._connecting: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        for listen in self.listens:
+            if listen.transport == "udp":
+                _, protocol = await loop.create_datagram_endpoint(
+                    lambda: _UdpProtocol(self), local_addr=(listen.host, listen.port)
+                )
+                self._udp[listen] = protocol
+            else:
+                self._tcp_servers[listen] = await loop.create_server(
+                    lambda: _TcpConnection(self), listen.host, listen.port
+                )
+            log.info("listening on %s:%s:%s", listen.transport, listen.host, listen.port)
+
+    async def stop(self) -> None:
+        for protocol in self._udp.values():
+            if protocol.transport is not None:
+                protocol.transport.close()
+        for server in self._tcp_servers.values():
+            server.close()
+        for connection in list(self.connections.values()):
+            if connection.transport is not None:
+                connection.transport.abort()
+        for task in list(self._connecting):
+            task.cancel()
+        self._udp.clear()
+        self._tcp_servers.clear()
+        self.connections.clear()
+
+    @property
+    def bound(self) -> bool:
+        udp_ok = all(p.transport is not None and not p.transport.is_closing() for p in self._udp.values())
+        tcp_ok = all(server.is_serving() for server in self._tcp_servers.values())
+        return udp_ok and tcp_ok and len(self._udp) + len(self._tcp_servers) == len(self.listens)
+
+    def listen_for(self, transport: str) -> Listen:
+        """The socket that sends on ``transport`` (its address goes into Via and Record-Route)."""
+        for listen in self.listens:
+            if listen.transport == transport:
+                return listen
+        raise LookupError(f"no {transport} listen address is configured")
+
+    def send(self, message: Message, peer: Peer) -> None:
+        data = message.to_bytes()
+        if peer.transport == "udp":
+            protocol = self._udp.get(self.listen_for("udp"))
+            if protocol is not None and protocol.transport is not None:
+                protocol.transport.sendto(data, (peer.host, peer.port))
+            return
+        connection = self.connections.get((peer.host, peer.port))
+        if connection is None:
+            connection = _TcpConnection(self, peer)
+            self.connections[(peer.host, peer.port)] = connection
+            task = asyncio.get_running_loop().create_task(self._connect(connection, peer))
+            self._connecting.add(task)
+            task.add_done_callback(self._connecting.discard)
+        connection.send(data)
+
+    async def _connect(self, connection: _TcpConnection, peer: Peer) -> None:
+        local = self.listen_for("tcp")
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.create_connection(lambda: connection, peer.host, peer.port, local_addr=(local.host, 0))
+        except OSError as error:
+            log.info("cannot connect to %s: %s", peer, error)
+            if self.connections.get((peer.host, peer.port)) is connection:
+                del self.connections[(peer.host, peer.port)]
