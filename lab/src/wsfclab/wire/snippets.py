@@ -202,7 +202,8 @@ def _win_reboot(text: str) -> Snippet | None:
     if text == r"C:\Windows\System32\shutdown.exe /a":
         return AbortShutdown()
     match = re.fullmatch(
-        rf"Get-Item -LiteralPath '{re.escape(_LOGON_UI_KEY)}' -ErrorAction Stop; '(?P<marker>success-[0-9a-f-]+)'",
+        rf"Get-Item -LiteralPath '{re.escape(_LOGON_UI_KEY)}' -ErrorAction Stop; "
+        r"'(?P<marker>success-[0-9a-f-]+)'",
         text,
     )
     if match:
