@@ -365,8 +365,12 @@ class Proxy:
         transport = ";transport=tcp" if dest.transport == "tcp" else ""
         forwarded.prepend("record-route", f"<sip:{listen.host}:{listen.port}{transport};lr>")
         forwarded.prepend("via", self.endpoint.via(dest.transport))
-        if trunk is not None:
-            forwarded.remove("proxy-authorization")
+        # Credentials for this PBX's realm were consumed here; they mean nothing downstream.
+        forwarded.headers = [
+            (name, value)
+            for name, value in forwarded.headers
+            if name != "proxy-authorization" or f'realm="{self.auth.realm}"' not in value
+        ]
         branch = Branch(forwarded, dest, trunk)
         attempt.branches.append(branch)
         self._send_branch(attempt, branch)

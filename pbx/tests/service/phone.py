@@ -64,7 +64,7 @@ class Phone:
         self.answer: list[int] = [180, 200]
         self.incoming: asyncio.Queue[Request] = asyncio.Queue()
         self.calls: dict[str, Call] = {}
-        self._pending: dict[str, asyncio.Queue[Response]] = {}
+        self._pending: dict[tuple[str, str], asyncio.Queue[Response]] = {}
         self._cseq = itertools.count(1)
         self._udp: asyncio.DatagramTransport | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -143,9 +143,9 @@ class Phone:
     # --- transactions ----------------------------------------------------------------------
     async def transact(self, request: Request, *, final_only: bool = True) -> list[Response]:
         """Send ``request``; return the responses up to and including the final one."""
-        branch = request.top_via.branch
+        key = (request.top_via.branch, request.method)
         queue: asyncio.Queue[Response] = asyncio.Queue()
-        self._pending[branch] = queue
+        self._pending[key] = queue
         self.send(request)
         responses: list[Response] = []
         try:
@@ -155,7 +155,7 @@ class Phone:
                 if response.status >= 200:
                     return responses
         finally:
-            del self._pending[branch]
+            del self._pending[key]
 
     async def request_with_auth(self, request: Request) -> list[Response]:
         responses = await self.transact(request)
@@ -212,7 +212,7 @@ class Phone:
         self.send(_ack_for(invite, first[-1]))
         retry = self.authorize(invite, first[-1])
         queue: asyncio.Queue[Response] = asyncio.Queue()
-        self._pending[retry.top_via.branch] = queue
+        self._pending[(retry.top_via.branch, "INVITE")] = queue
         self.send(retry)
         return retry, queue
 
@@ -269,7 +269,7 @@ class Phone:
     # --- answering -------------------------------------------------------------------------
     def _on_message(self, message: Request | Response) -> None:
         if isinstance(message, Response):
-            queue = self._pending.get(message.top_via.branch)
+            queue = self._pending.get((message.top_via.branch, message.cseq[1]))
             if queue is not None:
                 queue.put_nowait(message)
             return

@@ -1,0 +1,277 @@
+"""Calls through a running PBX over real sockets: answer and hang up, CANCEL, busy, unknown
+and unregistered numbers, forking to several phones, ring timeout, call records."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+
+from pbxd.memstore import MemoryStore
+from pbxd.server import PbxServer
+from service.harness import free_port, make_config, running, store_with
+from service.phone import Phone
+
+HOST = "127.0.0.22"
+
+
+def run(coroutine: Awaitable[None]) -> None:
+    async def bounded() -> None:
+        await asyncio.wait_for(coroutine, 20)
+
+    asyncio.run(bounded())
+
+
+async def phones(port: int, *numbers: str, transport: str = "udp") -> list[Phone]:
+    result = []
+    for number in numbers:
+        phone = await Phone(number, f"pw-{number}", host=HOST, pbx=(HOST, port), transport=transport).start()
+        assert (await phone.register()).status == 200
+        result.append(phone)
+    return result
+
+
+async def settle(server: PbxServer) -> None:
+    await asyncio.sleep(0.1)
+    await server.recorder.flush()
+
+
+def test_call_is_answered_and_hung_up_through_the_pbx_with_call_records() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        store = store_with("1001", "1002")
+        async with running(make_config(HOST, port), store) as server:
+            alice, bob = await phones(port, "1001", "1002")
+            call = await alice.call("1002")
+            assert call.statuses[-1] == 200
+            assert 180 in call.statuses
+            assert call.route_set == [f"<sip:{HOST}:{port};lr>"]
+            invite = await bob.next_request("INVITE")
+            assert int(invite.get("max-forwards") or 0) == 69
+            assert invite.uri == f"sip:1002@{HOST}:{bob.port}"
+            await bob.next_request("ACK")  # the end-to-end ACK came through the PBX
+            await settle(server)
+            answered = store.call_records[call.call_id]
+            assert answered.answer is not None and answered.disposition is None
+            assert (answered.caller, answered.callee, answered.route) == ("1001", "1002", "local")
+            assert (await alice.hang_up(call)).status == 200
+            await bob.next_request("BYE")
+            await settle(server)
+            ended = store.call_records[call.call_id]
+            assert ended.disposition == "answered" and ended.end is not None and ended.duration is not None
+            assert server.recorder.active_calls == 0
+            for phone in (alice, bob):
+                await phone.close()
+
+    run(scenario())
+
+
+def test_callee_can_hang_up_along_the_recorded_route() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        store = store_with("1001", "1002")
+        async with running(make_config(HOST, port), store) as server:
+            alice, bob = await phones(port, "1001", "1002")
+            call = await alice.call("1002")
+            assert call.final is not None and call.final.status == 200
+            await bob.next_request("ACK")
+            bob_call = bob.calls[call.call_id]
+            assert (await bob.hang_up(bob_call)).status == 200
+            await alice.next_request("BYE")
+            await settle(server)
+            assert store.call_records[call.call_id].disposition == "answered"
+            for phone in (alice, bob):
+                await phone.close()
+
+    run(scenario())
+
+
+def test_invite_without_credentials_is_challenged_with_407() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001", "1002")):
+            (alice,) = await phones(port, "1001")
+            invite = alice.new_request("INVITE", f"sip:1002@{HOST}:{port}", to=f"<sip:1002@{HOST}>")
+            responses = await alice.transact(invite)
+            assert [r.status for r in responses] == [100, 407]
+            assert len(responses[-1].get_all("proxy-authenticate")) == 2
+            await alice.close()
+
+    run(scenario())
+
+
+def test_busy_callee_is_relayed_and_recorded_busy() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        store = store_with("1001", "1002")
+        async with running(make_config(HOST, port), store) as server:
+            alice, bob = await phones(port, "1001", "1002")
+            bob.answer = [486]
+            call = await alice.call("1002")
+            assert call.statuses[-1] == 486
+            await settle(server)
+            assert store.call_records[call.call_id].disposition == "busy"
+            for phone in (alice, bob):
+                await phone.close()
+
+    run(scenario())
+
+
+def test_unknown_number_is_404_and_unregistered_extension_is_480() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        store = store_with("1001", "1003")
+        async with running(make_config(HOST, port), store) as server:
+            (alice,) = await phones(port, "1001")
+            assert (await alice.call("1999")).statuses[-1] == 404
+            unregistered = await alice.call("1003")
+            assert unregistered.statuses[-1] == 480
+            await settle(server)
+            assert store.call_records[unregistered.call_id].disposition == "failed"
+            await alice.close()
+
+    run(scenario())
+
+
+def test_cancel_gets_200_then_487_and_is_passed_to_the_ringing_phone() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        store = store_with("1001", "1002")
+        async with running(make_config(HOST, port), store) as server:
+            alice, bob = await phones(port, "1001", "1002")
+            bob.answer = [180]
+            invite, responses = await alice.start_call("1002")
+            await bob.next_request("INVITE")
+            while (await asyncio.wait_for(responses.get(), 5)).status != 180:
+                pass
+            assert (await alice.cancel(invite)).status == 200
+            while (final := await asyncio.wait_for(responses.get(), 5)).status < 200:
+                pass
+            assert final.status == 487
+            await bob.next_request("CANCEL")
+            await settle(server)
+            assert store.call_records[invite.call_id].disposition == "cancelled"
+            assert server.proxy.attempts_in_progress == 0
+            for phone in (alice, bob):
+                await phone.close()
+
+    run(scenario())
+
+
+def test_cancel_for_an_unknown_transaction_is_481() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001")):
+            (alice,) = await phones(port, "1001")
+            invite = alice.new_request("INVITE", f"sip:1002@{HOST}:{port}")
+            assert (await alice.cancel(invite)).status == 481
+            await alice.close()
+
+    run(scenario())
+
+
+def test_a_call_forks_to_every_contact_and_the_others_are_cancelled() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        store = store_with("1001", "1002")
+        async with running(make_config(HOST, port), store) as server:
+            (alice,) = await phones(port, "1001")
+            desk, mobile = await phones(port, "1002", "1002")
+            desk.answer = [180]
+            mobile.answer = [180, 200]
+            call = await alice.call("1002")
+            assert call.statuses[-1] == 200
+            await desk.next_request("INVITE")
+            await mobile.next_request("INVITE")
+            await desk.next_request("CANCEL")
+            assert call.final is not None and call.final.get("contact") == mobile.contact
+            await alice.hang_up(call)
+            await mobile.next_request("BYE")
+            await settle(server)
+            assert store.call_records[call.call_id].disposition == "answered"
+            for phone in (alice, desk, mobile):
+                await phone.close()
+
+    run(scenario())
+
+
+def test_forked_call_rejected_everywhere_gets_the_most_useful_answer() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001", "1002")):
+            (alice,) = await phones(port, "1001")
+            desk, mobile = await phones(port, "1002", "1002")
+            desk.answer = [480]
+            mobile.answer = [486]
+            assert (await alice.call("1002")).statuses[-1] == 486
+            desk.answer = [603]
+            mobile.answer = [486]
+            assert (await alice.call("1002")).statuses[-1] == 603
+            for phone in (alice, desk, mobile):
+                await phone.close()
+
+    run(scenario())
+
+
+def test_ring_timeout_cancels_the_phone_and_answers_408() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        store = store_with("1001", "1002")
+        async with running(make_config(HOST, port, ring_timeout=1), store) as server:
+            alice, bob = await phones(port, "1001", "1002")
+            bob.answer = [180]
+            call = await alice.call("1002")
+            assert call.statuses[-1] == 408
+            await bob.next_request("CANCEL")
+            await settle(server)
+            assert store.call_records[call.call_id].disposition == "no_answer"
+            for phone in (alice, bob):
+                await phone.close()
+
+    run(scenario())
+
+
+def test_call_over_tcp_phones() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001", "1002")):
+            alice, bob = await phones(port, "1001", "1002", transport="tcp")
+            call = await alice.call("1002")
+            assert call.statuses[-1] == 200
+            assert call.route_set == [f"<sip:{HOST}:{port};transport=tcp;lr>"]
+            assert (await alice.hang_up(call)).status == 200
+            for phone in (alice, bob):
+                await phone.close()
+
+    run(scenario())
+
+
+def test_options_to_the_pbx_is_answered_200() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), MemoryStore()) as server:
+            assert server.healthy()
+            probe = await Phone("monitor", "", host=HOST, pbx=(HOST, port)).start()
+            response = (await probe.transact(probe.new_request("OPTIONS", f"sip:{HOST}:{port}")))[-1]
+            assert response.status == 200 and "INVITE" in (response.get("allow") or "")
+            await probe.close()
+        assert not server.healthy()
+
+    run(scenario())
+
+
+def test_registrations_survive_a_restart_and_calls_still_reach_the_phone() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        store = store_with("1001", "1002")
+        config = make_config(HOST, port)
+        async with running(config, store):
+            alice, bob = await phones(port, "1001", "1002")
+        async with running(config, store):
+            call = await alice.call("1002")
+            assert call.statuses[-1] == 200
+            await bob.next_request("INVITE")
+            assert (await alice.hang_up(call)).status == 200
+        for phone in (alice, bob):
+            await phone.close()
+
+    run(scenario())

@@ -1,0 +1,193 @@
+"""Two PBXes joined by a trunk work as one phone system (on 127.0.0.2 and 127.0.0.3), with
+trunk authentication, loop protection and keepalive probes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+
+from pbxd.config import DialRule, Trunk
+from pbxd.sip.message import Request
+from service.harness import free_port, make_config, running, store_with
+from service.phone import Phone
+
+A, B = "127.0.0.2", "127.0.0.3"
+PHONES_A, PHONES_B = "127.0.0.12", "127.0.0.13"
+
+
+def run(coroutine: Awaitable[None]) -> None:
+    async def bounded() -> None:
+        await asyncio.wait_for(coroutine, 20)
+
+    asyncio.run(bounded())
+
+
+def trunk_to(host: str, port: int, numbers: str, *, username: str | None = None, interval: int = 30) -> Trunk:
+    return Trunk(
+        name=f"to-{host}",
+        host=host,
+        port=port,
+        transport="udp",
+        numbers=(numbers,),
+        trusted_sources=(host,),
+        username=username,
+        password="trunk-secret" if username else None,
+        keepalive_interval=interval,
+    )
+
+
+async def registered(number: str, host: str, pbx: tuple[str, int]) -> Phone:
+    phone = await Phone(number, f"pw-{number}", host=host, pbx=pbx).start()
+    assert (await phone.register()).status == 200
+    return phone
+
+
+def test_a_phone_on_one_pbx_calls_a_phone_on_the_other_across_the_trunk() -> None:
+    async def scenario() -> None:
+        port_a, port_b = free_port(A), free_port(B)
+        store_a, store_b = store_with("1001"), store_with("2001")
+        config_a = make_config(A, port_a, trunks=(trunk_to(B, port_b, r"2\d{3}"),))
+        config_b = make_config(B, port_b, trunks=(trunk_to(A, port_a, r"1\d{3}"),))
+        async with running(config_a, store_a) as pbx_a, running(config_b, store_b) as pbx_b:
+            alice = await registered("1001", PHONES_A, (A, port_a))
+            bob = await registered("2001", PHONES_B, (B, port_b))
+            call = await alice.call("2001")
+            assert call.statuses[-1] == 200
+            assert call.route_set == [f"<sip:{A}:{port_a};lr>", f"<sip:{B}:{port_b};lr>"]
+            invite = await bob.next_request("INVITE")
+            assert int(invite.get("max-forwards") or 0) == 68
+            await bob.next_request("ACK")
+            assert (await alice.hang_up(call)).status == 200
+            await bob.next_request("BYE")
+            await asyncio.sleep(0.1)
+            await pbx_a.recorder.flush()
+            await pbx_b.recorder.flush()
+            record_a, record_b = store_a.call_records[call.call_id], store_b.call_records[call.call_id]
+            assert (record_a.route, record_a.disposition) == (f"trunk:to-{B}", "answered")
+            assert (record_b.route, record_b.disposition, record_b.caller) == ("local", "answered", "1001")
+            # And back the other way.
+            back = await bob.call("1001")
+            assert back.statuses[-1] == 200
+            assert (await bob.hang_up(back)).status == 200
+            await alice.close()
+            await bob.close()
+
+    run(scenario())
+
+
+def test_trunk_with_a_username_authenticates_with_digest_in_both_directions() -> None:
+    async def scenario() -> None:
+        port_a, port_b = free_port(A), free_port(B)
+        config_a = make_config(A, port_a, trunks=(trunk_to(B, port_b, r"2\d{3}", username="peer"),))
+        config_b = make_config(B, port_b, trunks=(trunk_to(A, port_a, r"1\d{3}", username="peer"),))
+        async with running(config_a, store_with("1001")), running(config_b, store_with("2001")):
+            alice = await registered("1001", PHONES_A, (A, port_a))
+            bob = await registered("2001", PHONES_B, (B, port_b))
+            call = await alice.call("2001")
+            assert call.statuses[-1] == 200
+            invite = await bob.next_request("INVITE")
+            assert invite.get("proxy-authorization") is None  # consumed by the PBXes
+            assert (await alice.hang_up(call)).status == 200
+            await alice.close()
+            await bob.close()
+
+    run(scenario())
+
+
+def test_trunk_with_wrong_password_is_refused() -> None:
+    async def scenario() -> None:
+        port_a, port_b = free_port(A), free_port(B)
+        wrong = Trunk(
+            name="to-b",
+            host=B,
+            port=port_b,
+            transport="udp",
+            numbers=(r"2\d{3}",),
+            trusted_sources=(B,),
+            username="peer",
+            password="not-it",
+        )
+        config_a = make_config(A, port_a, trunks=(wrong,))
+        config_b = make_config(B, port_b, trunks=(trunk_to(A, port_a, r"1\d{3}", username="peer"),))
+        async with running(config_a, store_with("1001")), running(config_b, store_with("2001")):
+            alice = await registered("1001", PHONES_A, (A, port_a))
+            bob = await registered("2001", PHONES_B, (B, port_b))
+            assert (await alice.call("2001")).statuses[-1] == 403
+            await alice.close()
+            await bob.close()
+
+    run(scenario())
+
+
+def test_a_call_from_a_trunk_never_goes_back_out_over_a_trunk() -> None:
+    async def scenario() -> None:
+        port_a, port_b = free_port(A), free_port(B)
+        # Both PBXes think the other serves 3xxx: without protection the call would ping-pong.
+        config_a = make_config(A, port_a, trunks=(trunk_to(B, port_b, r"3\d{3}"),))
+        config_b = make_config(B, port_b, trunks=(trunk_to(A, port_a, r"3\d{3}"),))
+        async with running(config_a, store_with("1001")), running(config_b, store_with("2001")):
+            alice = await registered("1001", PHONES_A, (A, port_a))
+            assert (await alice.call("3001")).statuses[-1] == 404
+            await alice.close()
+
+    run(scenario())
+
+
+def test_a_request_that_carries_our_own_via_is_a_loop() -> None:
+    async def scenario() -> None:
+        port = free_port(A)
+        async with running(make_config(A, port), store_with("1001")):
+            alice = await registered("1001", PHONES_A, (A, port))
+            invite = alice.new_request("INVITE", f"sip:1001@{A}:{port}")
+            invite.headers.insert(1, ("via", f"SIP/2.0/UDP {A}:{port};branch=z9hG4bKlooped"))
+            assert (await alice.transact(invite))[-1].status == 482
+            exhausted: Request = alice.new_request("INVITE", f"sip:1001@{A}:{port}")
+            exhausted.set("max-forwards", "0")
+            assert (await alice.transact(exhausted))[-1].status == 483
+            await alice.close()
+
+    run(scenario())
+
+
+def test_a_trunk_whose_peer_does_not_answer_probes_is_down_and_calls_get_503() -> None:
+    async def scenario() -> None:
+        port_a, silent_port = free_port(A), free_port(B)
+        config_a = make_config(A, port_a, trunks=(trunk_to(B, silent_port, r"2\d{3}", interval=1),))
+        store = store_with("1001")
+        async with running(config_a, store) as pbx_a:
+            alice = await registered("1001", PHONES_A, (A, port_a))
+            await asyncio.sleep(1.3)
+            assert not pbx_a.trunks[f"to-{B}"].up
+            call = await alice.call("2001")
+            assert call.statuses[-1] == 503
+            await asyncio.sleep(0.05)
+            await pbx_a.recorder.flush()
+            assert store.call_records[call.call_id].route == f"trunk:to-{B}"
+            await alice.close()
+
+    run(scenario())
+
+
+def test_dial_rules_strip_prefix_and_reject() -> None:
+    async def scenario() -> None:
+        port_a, port_b = free_port(A), free_port(B)
+        rules = (
+            DialRule(pattern=r"9(2\d{3})", action=f"trunk:to-{B}", strip=1),
+            DialRule(pattern=r"1\d{3}", action="local"),
+            DialRule(pattern=r"0\d+", action="reject:403"),
+        )
+        config_a = make_config(A, port_a, trunks=(trunk_to(B, port_b, r"2\d{3}"),), dialplan=rules)
+        config_b = make_config(B, port_b, trunks=(trunk_to(A, port_a, r"1\d{3}"),))
+        async with running(config_a, store_with("1001")), running(config_b, store_with("2001")):
+            alice = await registered("1001", PHONES_A, (A, port_a))
+            bob = await registered("2001", PHONES_B, (B, port_b))
+            call = await alice.call("92001")
+            assert call.statuses[-1] == 200
+            assert (await bob.next_request("INVITE")).uri.startswith("sip:2001@")
+            await alice.hang_up(call)
+            assert (await alice.call("0044123")).statuses[-1] == 403
+            assert (await alice.call("2001")).statuses[-1] == 404  # no rule matches
+            await alice.close()
+            await bob.close()
+
+    run(scenario())
