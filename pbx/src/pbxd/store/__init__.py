@@ -1,7 +1,8 @@
 """Persistence of extensions, registrations and call records (SQLite or PostgreSQL).
 
 ``open_store`` gives the running PBX its ``Store``; ``open_database`` gives the CLI the
-synchronous ``Database`` with the administrative operations. The backends are imported only
+synchronous ``Database`` with the administrative operations; ``migrate_database`` applies
+the schema migrations. The backends are imported only
 when used (and this package imports nothing heavy), so ``pbxd.store.base`` stays a light
 contract module.
 """
@@ -13,12 +14,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pbxd.store.async_store import SqlStore
     from pbxd.store.database import Database
+    from pbxd.store.schema import Migration
 
 
-def open_database(url: str, *, migrate: bool) -> Database:
-    """Connect and check the schema. With ``migrate`` the missing migrations are applied (and
-    a missing SQLite file is created); without, a database that needs them is refused.
-    A database newer than this code is always refused."""
+def _connect(url: str, *, create: bool) -> tuple[Database, tuple[Migration, ...]]:
     from pbxd.store.schema import load_migrations  # noqa: PLC0415
     from pbxd.store.url import SqliteUrl, parse_database_url  # noqa: PLC0415
 
@@ -26,13 +25,17 @@ def open_database(url: str, *, migrate: bool) -> Database:
     if isinstance(target, SqliteUrl):
         from pbxd.store import sqlite  # noqa: PLC0415
 
-        database: Database = sqlite.connect(target.path, create=migrate)
-        migrations = load_migrations("sqlite")
-    else:
-        from pbxd.store import postgres  # noqa: PLC0415
+        return sqlite.connect(target.path, create=create), load_migrations("sqlite")
+    from pbxd.store import postgres  # noqa: PLC0415
 
-        database = postgres.connect(target.conninfo)
-        migrations = load_migrations("postgresql")
+    return postgres.connect(target.conninfo), load_migrations("postgresql")
+
+
+def open_database(url: str, *, migrate: bool) -> Database:
+    """Connect and check the schema. With ``migrate`` the missing migrations are applied (and
+    a missing SQLite file is created); without, a database that needs them is refused.
+    A database newer than this code is always refused."""
+    database, migrations = _connect(url, create=migrate)
     try:
         if migrate:
             database.migrate(migrations)
@@ -42,6 +45,16 @@ def open_database(url: str, *, migrate: bool) -> Database:
         database.close()
         raise
     return database
+
+
+def migrate_database(url: str) -> tuple[int, list[Migration]]:
+    """Bring the schema up to date; returns the version found and the migrations applied."""
+    database, migrations = _connect(url, create=True)
+    try:
+        before = database.schema_version()
+        return before, database.migrate(migrations)
+    finally:
+        database.close()
 
 
 def open_store(url: str, *, migrate: bool = True) -> SqlStore:

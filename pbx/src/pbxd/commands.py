@@ -1,0 +1,337 @@
+"""The management commands behind ``pbxd`` (extensions, call records, schema, config check).
+
+Each command validates everything it was given before it writes, and returns a ``Result``:
+whether something changed, a line of text for people and a dictionary for ``--json``.
+Password hashes are secrets (an HA1 is enough to register as the extension): no command
+prints them.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pbxd.config import PbxConfig
+from pbxd.extensions import InvalidValueError, PlannedChange, make_extension, validate_number, with_password
+from pbxd.store import migrate_database, open_database
+from pbxd.store.base import CallRecord, Extension
+from pbxd.store.database import Database
+from pbxd.store.url import redact_url
+
+
+class CommandError(Exception):
+    """The command cannot do what was asked; the message says why and what to do."""
+
+
+@dataclass
+class Result:
+    changed: bool
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+# -- reading input ---------------------------------------------------------------------------
+
+
+def read_password(*, from_stdin: bool, stdin_text: str | None, file: Path | None) -> str:
+    """The password from standard input or a file: one line, its line ending removed."""
+    if from_stdin:
+        raw = stdin_text or ""
+        where = "standard input"
+    else:
+        assert file is not None
+        try:
+            raw = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"--password-file: cannot read {file}: {exc.strerror or exc}") from exc
+        where = str(file)
+    password = raw.removesuffix("\n").removesuffix("\r")
+    if "\n" in password:
+        raise CommandError(f"password from {where}: more than one line; expected the password on one line")
+    if not password:
+        raise CommandError(f"password from {where}: empty; expected the password on one line")
+    return password
+
+
+_RELATIVE = re.compile(r"^(\d+)([mhd])$")
+
+
+def parse_moment(option: str, text: str, now: datetime) -> datetime:
+    """``2026-11-26``, ``2026-11-26T14:00`` (UTC unless an offset is given) or a span back
+    from now: ``30m``, ``12h``, ``7d``."""
+    match = _RELATIVE.match(text)
+    if match:
+        unit = {"m": "minutes", "h": "hours", "d": "days"}[match[2]]
+        return now - timedelta(**{unit: int(match[1])})
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(
+            f'{option}: "{text}" is not a time; expected an ISO date or time (2026-11-26, '
+            "2026-11-26T14:00, 2026-11-26T14:00+01:00) or a span back from now (30m, 12h, 7d)"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+# -- database access -------------------------------------------------------------------------
+
+
+def _open(config: PbxConfig) -> Database:
+    return open_database(config.database.url, migrate=False)
+
+
+def _change_result(change: PlannedChange) -> Result:
+    return Result(
+        changed=change.outcome != "unchanged",
+        text=f"extension {change.number} {change.outcome}",
+        data={"number": change.number, "outcome": change.outcome},
+    )
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def extension_add(
+    config: PbxConfig, number: str, display_name: str, password: str, *, enabled: bool, update: bool
+) -> Result:
+    try:
+        desired = make_extension(number, display_name, config.sip.realm, password, enabled)
+    except InvalidValueError as exc:
+        raise CommandError(str(exc)) from None
+    database = _open(config)
+    try:
+        [change] = database.apply_extensions([desired], update=update)
+    finally:
+        database.close()
+    return _change_result(change)
+
+
+def extension_passwd(config: PbxConfig, number: str, password: str) -> Result:
+    database = _open(config)
+    try:
+        existing = database.get_extension(number)
+        if existing is None:
+            raise CommandError(
+                f'number: "{number}" is not an existing extension; add it with `pbxd extension add {number}`'
+            )
+        try:
+            desired = with_password(existing, config.sip.realm, password)
+        except InvalidValueError as exc:
+            raise CommandError(str(exc)) from None
+        [change] = database.apply_extensions([desired], update=True)
+    finally:
+        database.close()
+    return _change_result(change)
+
+
+def extension_remove(config: PbxConfig, number: str) -> Result:
+    try:
+        validate_number(number)
+    except InvalidValueError as exc:
+        raise CommandError(str(exc)) from None
+    database = _open(config)
+    try:
+        removed = database.delete_extension(number)
+    finally:
+        database.close()
+    text = f"extension {number} removed" if removed else f"extension {number} unchanged (there was none)"
+    return Result(removed, text, {"number": number, "outcome": "removed" if removed else "unchanged"})
+
+
+def extension_list(config: PbxConfig) -> Result:
+    database = _open(config)
+    try:
+        infos = database.list_extensions()
+    finally:
+        database.close()
+    rows = [
+        {
+            "number": info.extension.number,
+            "display_name": info.extension.display_name,
+            "enabled": info.extension.enabled,
+            "realm": info.extension.realm,
+            # A password set under another realm no longer authenticates.
+            "realm_matches": info.extension.realm == config.sip.realm,
+            "created": info.created.isoformat(timespec="seconds"),
+            "updated": info.updated.isoformat(timespec="seconds"),
+        }
+        for info in infos
+    ]
+    lines = [f"{'NUMBER':<12} {'ENABLED':<8} {'UPDATED':<26} NAME"]
+    for row in rows:
+        note = "" if row["realm_matches"] else f"  (password set for realm {row['realm']}: set it again)"
+        enabled = "yes" if row["enabled"] else "no"
+        lines.append(f"{row['number']:<12} {enabled:<8} {row['updated']:<26} {row['display_name']}{note}")
+    lines.append(f"{len(rows)} extension(s)")
+    return Result(False, "\n".join(lines), {"extensions": rows})
+
+
+_CSV_COLUMNS = ("number", "display_name", "password", "enabled")
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+def parse_extensions_csv(path: Path, text: str, realm: str) -> list[Extension]:
+    """Rows of ``number,display_name,password[,enabled]`` (with that header line) as
+    extensions; every bad row is reported, by line and column, before anything is written."""
+    reader = csv.DictReader(text.splitlines())
+    columns = reader.fieldnames or []
+    unknown = [c for c in columns if c not in _CSV_COLUMNS]
+    missing = [c for c in ("number", "password") if c not in columns]
+    if unknown or missing:
+        raise CommandError(
+            f"{path} line 1: the header is {','.join(columns) or '(empty)'}; expected the columns "
+            f"number,password and optionally display_name,enabled"
+            + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+            + (f" (missing: {', '.join(missing)})" if missing else "")
+        )
+    problems: list[str] = []
+    extensions: list[Extension] = []
+    first_line: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            problems.append(f"{path} line {line}: more fields than the {len(columns)} columns of the header")
+            continue
+        number = (row.get("number") or "").strip()
+        enabled_text = (row.get("enabled") or "true").strip().lower()
+        if enabled_text not in _TRUE | _FALSE:
+            problems.append(f'{path} line {line}, enabled: "{row.get("enabled")}" is not true or false')
+            continue
+        try:
+            extension = make_extension(
+                number,
+                (row.get("display_name") or "").strip(),
+                realm,
+                row.get("password") or "",
+                enabled_text in _TRUE,
+            )
+        except InvalidValueError as exc:
+            problems.append(f"{path} line {line}, {exc}")
+            continue
+        if number in first_line:
+            problems.append(
+                f'{path} line {line}, number: "{number}" already appears on line {first_line[number]}'
+            )
+            continue
+        first_line[number] = line
+        extensions.append(extension)
+    if problems:
+        raise CommandError("nothing was imported:\n" + "\n".join(f"  {p}" for p in problems))
+    return extensions
+
+
+def extension_import(config: PbxConfig, path: Path, *, update: bool) -> Result:
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # spreadsheets like to write a BOM
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    extensions = parse_extensions_csv(path, text, config.sip.realm)
+    database = _open(config)
+    try:
+        plan = database.apply_extensions(extensions, update=update)
+    finally:
+        database.close()
+    counts = {
+        outcome: sum(1 for c in plan if c.outcome == outcome) for outcome in ("added", "updated", "unchanged")
+    }
+    text_out = (
+        f"{path}: {counts['added']} added, {counts['updated']} updated, {counts['unchanged']} unchanged"
+    )
+    return Result(
+        counts["added"] + counts["updated"] > 0,
+        text_out,
+        {**counts, "extensions": [{"number": c.number, "outcome": c.outcome} for c in plan]},
+    )
+
+
+def _record_json(record: CallRecord) -> dict[str, Any]:
+    def iso(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.isoformat()
+
+    return {
+        "call_id": record.call_id,
+        "caller": record.caller,
+        "callee": record.callee,
+        "route": record.route,
+        "start": iso(record.start),
+        "answer": iso(record.answer),
+        "end": iso(record.end),
+        "duration": record.duration,
+        "disposition": record.disposition,
+    }
+
+
+def calls_list(
+    config: PbxConfig, *, since: datetime | None, until: datetime | None, number: str | None, limit: int
+) -> Result:
+    database = _open(config)
+    try:
+        records = database.list_call_records(since=since, until=until, number=number, limit=limit)
+    finally:
+        database.close()
+    lines = [f"{'START (UTC)':<20} {'CALLER':<12} {'CALLEE':<12} {'ROUTE':<16} {'RESULT':<12} {'SECONDS':>8}"]
+    for r in records:
+        result = r.disposition or "in progress"
+        seconds = "" if r.duration is None else f"{r.duration:.1f}"
+        start = r.start.strftime("%Y-%m-%d %H:%M:%S")
+        lines.append(f"{start:<20} {r.caller:<12} {r.callee:<12} {r.route:<16} {result:<12} {seconds:>8}")
+    lines.append(f"{len(records)} call(s)")
+    return Result(False, "\n".join(lines), {"calls": [_record_json(r) for r in records]})
+
+
+def db_migrate(config: PbxConfig) -> Result:
+    before, applied = migrate_database(config.database.url)
+    after = applied[-1].version if applied else before
+    if applied:
+        names = ", ".join(f"{m.version} ({m.name})" for m in applied)
+        text = f"schema migrated from version {before} to {after}: applied {names}"
+    else:
+        text = f"schema unchanged at version {after} (up to date)"
+    return Result(
+        bool(applied),
+        text,
+        {
+            "from_version": before,
+            "version": after,
+            "applied": [{"version": m.version, "name": m.name} for m in applied],
+        },
+    )
+
+
+def config_check(config: PbxConfig, source: Path) -> Result:
+    listen = [f"{x.transport}:{x.host}:{x.port}" for x in config.sip.listen]
+    trunk_names = [t.name for t in config.trunks]
+    summary = {
+        "file": str(source),
+        "listen": listen,
+        "realm": config.sip.realm,
+        "domain": config.sip.domain,
+        "database": redact_url(config.database.url),
+        "log_level": config.log.level,
+        "log_file": None if config.log.file is None else str(config.log.file),
+        "trunks": trunk_names,
+        "dialplan_rules": len(config.dialplan),
+    }
+    text = (
+        f"{source}: valid\n"
+        f"  listen:   {', '.join(listen)}\n"
+        f"  realm:    {config.sip.realm} (domain {config.sip.domain})\n"
+        f"  database: {summary['database']}\n"
+        f"  log:      {config.log.level}"
+        + (f" to {config.log.file}" if config.log.file else " (console only)")
+        + "\n"
+        f"  trunks:   {', '.join(trunk_names) or 'none'}\n"
+        f"  dialplan: {len(config.dialplan)} rule(s)"
+    )
+    return Result(False, text, summary)
+
+
+def ensure_positive(option: str, value: int) -> int:
+    if value < 1:
+        raise CommandError(f"{option}: {value} is not a positive number")
+    return value
