@@ -86,7 +86,9 @@ class Phone:
             self._udp = transport
             self.port = transport.get_extra_info("sockname")[1]
         else:
-            reader, writer = await asyncio.open_connection(self.pbx[0], self.pbx[1], local_addr=(self.host, 0))
+            reader, writer = await asyncio.open_connection(
+                self.pbx[0], self.pbx[1], local_addr=(self.host, 0)
+            )
             self._writer = writer
             self.port = writer.get_extra_info("sockname")[1]
             self._reader_task = loop.create_task(self._read_stream(reader))
@@ -122,10 +124,17 @@ class Phone:
         return f"<sip:{self.number}@{self.host}:{self.port}{transport}>"
 
     def via(self) -> str:
-        return f"SIP/2.0/{self.transport.upper()} {self.host}:{self.port};branch=z9hG4bK{secrets.token_hex(6)};rport"
+        branch = f"z9hG4bK{secrets.token_hex(6)}"
+        return f"SIP/2.0/{self.transport.upper()} {self.host}:{self.port};branch={branch};rport"
 
     def new_request(
-        self, method: str, uri: str, *, to: str | None = None, call_id: str | None = None, cseq: int | None = None
+        self,
+        method: str,
+        uri: str,
+        *,
+        to: str | None = None,
+        call_id: str | None = None,
+        cseq: int | None = None,
     ) -> Request:
         pbx = f"{self.pbx[0]}:{self.pbx[1]}"
         headers = [
@@ -283,8 +292,6 @@ class Phone:
                 self.send(make_response(invite, 487, to_tag=self._tags[message.call_id]))
         elif message.method == "BYE":
             self.calls.pop(message.call_id, None)
-            self.send(make_response(message, 200))
-        elif message.method == "OPTIONS":
             self.send(make_response(message, 200))
         elif message.method != "ACK":
             self.send(make_response(message, 200))

@@ -8,8 +8,9 @@ from collections.abc import Awaitable
 
 from pbxd.memstore import MemoryStore
 from pbxd.server import PbxServer
-from service.harness import free_port, make_config, running, store_with
-from service.phone import Phone
+
+from .harness import free_port, make_config, running, store_with
+from .phone import Phone
 
 HOST = "127.0.0.22"
 

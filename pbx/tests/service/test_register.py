@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from pbxd.sip.message import Response
-from service.harness import free_port, make_config, running, store_with
-from service.phone import Phone
+
+from .harness import free_port, make_config, running, store_with
+from .phone import Phone
 
 HOST = "127.0.0.21"
 

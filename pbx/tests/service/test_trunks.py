@@ -8,8 +8,9 @@ from collections.abc import Awaitable
 
 from pbxd.config import DialRule, Trunk
 from pbxd.sip.message import Request
-from service.harness import free_port, make_config, running, store_with
-from service.phone import Phone
+
+from .harness import free_port, make_config, running, store_with
+from .phone import Phone
 
 A, B = "127.0.0.2", "127.0.0.3"
 PHONES_A, PHONES_B = "127.0.0.12", "127.0.0.13"

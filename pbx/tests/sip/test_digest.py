@@ -1,0 +1,114 @@
+"""Digest computations against the RFC test vectors, and stateless nonces."""
+
+from __future__ import annotations
+
+from pbxd.sip import digest
+
+RFC7616 = {
+    "username": "Mufasa",
+    "realm": "http-auth@example.org",
+    "password": "Circle of Life",
+    "nonce": "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v",
+    "cnonce": "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ",
+    "uri": "/dir/index.html",
+}
+
+
+def _rfc7616_response(algorithm: str) -> str:
+    v = RFC7616
+    return digest.response_digest(
+        algorithm,
+        digest.ha1(algorithm, v["username"], v["realm"], v["password"]),
+        nonce=v["nonce"],
+        method="GET",
+        uri=v["uri"],
+        qop="auth",
+        nc="00000001",
+        cnonce=v["cnonce"],
+    )
+
+
+def test_rfc7616_section_3_9_1_sha256_vector() -> None:
+    assert _rfc7616_response("SHA-256") == "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"
+
+
+def test_rfc7616_section_3_9_1_md5_vector() -> None:
+    assert _rfc7616_response("MD5") == "8ca523f5e9506fed4657c9700eebdbec"
+
+
+def test_rfc2617_section_3_5_vector() -> None:
+    ha1 = digest.ha1("MD5", "Mufasa", "testrealm@host.com", "Circle Of Life")
+    response = digest.response_digest(
+        "MD5",
+        ha1,
+        nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093",
+        method="GET",
+        uri="/dir/index.html",
+        qop="auth",
+        nc="00000001",
+        cnonce="0a4f113b",
+    )
+    assert response == "6629fae49393a05397450978507c4ef1"
+
+
+def test_credentials_are_parsed_with_quotes_commas_and_escapes() -> None:
+    value = (
+        'Digest username="10\\"01", realm="pbx, test", nonce="abc", uri="sip:127.0.0.1:5060",'
+        ' response="ABCDEF", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="xyz"'
+    )
+    credentials = digest.parse_credentials(value)
+    assert credentials is not None
+    assert (credentials.username, credentials.realm, credentials.uri) == (
+        '10"01',
+        "pbx, test",
+        "sip:127.0.0.1:5060",
+    )
+    assert (credentials.response, credentials.algorithm, credentials.qop) == ("abcdef", "SHA-256", "auth")
+
+
+def test_credentials_missing_a_field_or_of_another_scheme_are_ignored() -> None:
+    assert digest.parse_credentials('Digest username="a", realm="r", nonce="n", uri="u"') is None
+    assert digest.parse_credentials("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==") is None
+
+
+def test_check_response_uses_the_uri_the_client_sent() -> None:
+    challenge = digest.challenge("pbx.test", "nonce-1", "MD5")
+    answer = digest.authorization(
+        challenge_value=challenge,
+        method="REGISTER",
+        uri="sip:127.0.0.1:5060",
+        username="1001",
+        password="secret",
+        cnonce="c",
+    )
+    credentials = digest.parse_credentials(answer)
+    assert credentials is not None
+    ha1 = digest.ha1("MD5", "1001", "pbx.test", "secret")
+    assert digest.check_response(credentials, ha1, "REGISTER")
+    assert not digest.check_response(credentials, ha1, "INVITE")
+    assert not digest.check_response(credentials, digest.ha1("MD5", "1001", "pbx.test", "other"), "REGISTER")
+
+
+def test_session_variant_and_no_qop() -> None:
+    ha1 = digest.ha1("MD5", "u", "r", "p")
+    plain = digest.response_digest("MD5", ha1, nonce="n", method="REGISTER", uri="sip:x")
+    assert plain == digest.hash_hex("MD5", f"{ha1}:n:{digest.hash_hex('MD5', 'REGISTER:sip:x')}")
+    sess = digest.response_digest(
+        "MD5-sess", ha1, nonce="n", method="REGISTER", uri="sip:x", qop="auth", nc="1", cnonce="c"
+    )
+    session_ha1 = digest.hash_hex("MD5", f"{ha1}:n:c")
+    expected = digest.hash_hex("MD5", f"{session_ha1}:n:1:c:auth:{digest.hash_hex('MD5', 'REGISTER:sip:x')}")
+    assert sess == expected
+
+
+def test_nonces_are_valid_then_stale_and_foreign_ones_are_detected() -> None:
+    factory = digest.NonceFactory(ttl=300, secret=b"k" * 32)
+    nonce = factory.issue(1000.0)
+    assert factory.check(nonce, 1000.0) is digest.NonceStatus.VALID
+    assert factory.check(nonce, 1299.0) is digest.NonceStatus.VALID
+    assert factory.check(nonce, 1301.0) is digest.NonceStatus.STALE
+    other = digest.NonceFactory(ttl=300, secret=b"x" * 32)
+    assert other.check(nonce, 1000.0) is digest.NonceStatus.FORGED
+    assert factory.check("garbage", 1000.0) is digest.NonceStatus.FORGED
+    stamp, _, signature = nonce.partition(".")
+    assert factory.check(f"{int(stamp, 16) + 1:x}.{signature}", 1000.0) is digest.NonceStatus.FORGED
