@@ -124,7 +124,13 @@ class Validated:
 # Reading the spec
 
 
-def load_module_spec(source: str, source_path: str | None) -> ModuleSpec:
+# Arguments an ansible.windows action plugin sends to its legacy module, which the module never
+# reads (Parse-Args ignores unknown keys): win_copy's query mode gets `symlinks` (see
+# plugins/action/win_copy.py, `query_args`), reserved there for symlink support.
+_LEGACY_IGNORED = {"ansible.windows.win_copy": ("symlinks",)}
+
+
+def load_module_spec(source: str, source_path: str | None, module_name: str = "") -> ModuleSpec:
     """The argument spec of a module, from its PowerShell source and its documentation."""
     docs = _load_docs(source_path)
     spec_text = _find_spec_literal(source)
@@ -144,6 +150,8 @@ def load_module_spec(source: str, source_path: str | None) -> ModuleSpec:
         for name, option in documented.items():
             if name not in legacy and not any(name in o.aliases for o in legacy.values()):
                 legacy[name] = option
+        for name in _LEGACY_IGNORED.get(module_name, ()):
+            legacy.setdefault(name, OptionSpec(type="raw"))
         return ModuleSpec(options=legacy)
     if docs is not None:
         return _spec_from_docs(docs)

@@ -17,6 +17,7 @@ import json
 import ntpath
 import shutil
 import traceback
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -272,7 +273,7 @@ class NodeHost:
                 f"{', '.join(sorted(TWINS))}"
             )
         try:
-            spec = load_module_spec(run.source, run.source_path)
+            spec = load_module_spec(run.source, run.source_path, run.name)
             validated = validate(spec, run.name, run.args, env.expand)
         except SpecError as err:
             return _failed(f"unsupported in the lab: the argument spec of {run.name} cannot be read: {err}")
@@ -303,7 +304,8 @@ class NodeHost:
     ) -> CommandResult:
         """async_wrapper.ps1 answers at once; the watchdog later writes start info + module result."""
         assert run.async_job is not None
-        watchdog_pid = 4096 + state.next_id()
+        # A stable stand-in for the watchdog's process id: derived from the job id, never from lab state.
+        watchdog_pid = 4096 + zlib.crc32(run.async_job.jid.encode()) % 60000
         job_id = f"{run.async_job.jid}.{watchdog_pid}"
         async_dir = env.expand(run.async_job.directory)
         results_file = ntpath.join(async_dir, job_id)

@@ -114,7 +114,10 @@ def normalise(script: str) -> list[str]:
     if lines and lines[-1] == _PRESERVE_RC:
         lines = lines[:-1]
     if lines and lines[-1].endswith("; " + _PRESERVE_RC):
-        lines[-1] = lines[-1][: -len("; " + _PRESERVE_RC)]
+        # win_reboot appends it to the command's last line, or alone when the command ends a line.
+        lines[-1] = lines[-1][: -len("; " + _PRESERVE_RC)].rstrip()
+        if not lines[-1]:
+            lines.pop()
     return lines
 
 
