@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="pythonservice",
         help="the service binary: pythonservice.exe (default) or python.exe",
     )
+    install.add_argument(
+        "--dry-run", action="store_true", help="print what would be registered, change nothing"
+    )
     remove_service = service.add_parser("remove", parents=[common], help="unregister the Windows service")
     remove_service.add_argument("--name", default="pbxd")
     service.add_parser("run", parents=[common], help="run as the service (started by the service controller)")
