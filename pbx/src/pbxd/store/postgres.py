@@ -1,8 +1,9 @@
 """PostgreSQL, for sites that keep their data on a database server (``postgresql://`` URLs).
 
 psycopg 3 is an optional dependency (``pip install pbxd[postgresql]``), imported only when a
-PostgreSQL URL is used. The connection reconnects by itself after the server restarted, at the
-start of the next statement outside a transaction.
+PostgreSQL URL is used. When the server dropped the connection (restart, failover), the next
+statement outside a transaction reconnects and runs again; inside a transaction the error is
+raised and the transaction's caller decides.
 """
 
 from __future__ import annotations
@@ -79,7 +80,13 @@ class _Connection:
         try:
             cursor = self._conn.execute(sql, params)
         except self._psycopg.OperationalError as exc:
-            raise DatabaseUnavailableError(f"{self._where}: {exc}") from exc
+            if not (self._conn.broken and not self._in_transaction):
+                raise DatabaseUnavailableError(f"{self._where}: {exc}") from exc
+            # The server closed the connection (restart, failover, idle timeout) since the
+            # last statement: every statement we run alone is safe to repeat, so try once more.
+            log.warning("connection to %s was lost; reconnecting", self._where)
+            self._connect()
+            cursor = self._retry(sql, params)
         except self._psycopg.Error as exc:
             raise StoreError(f"{self._where}: {exc}") from exc
         if keyword == "BEGIN":
@@ -87,6 +94,14 @@ class _Connection:
         elif keyword in ("COMMIT", "ROLLBACK"):
             self._in_transaction = False
         return cursor
+
+    def _retry(self, sql: str, params: Sequence[object]) -> Any:
+        try:
+            return self._conn.execute(sql, params)
+        except self._psycopg.OperationalError as exc:
+            raise DatabaseUnavailableError(f"{self._where}: {exc}") from exc
+        except self._psycopg.Error as exc:
+            raise StoreError(f"{self._where}: {exc}") from exc
 
     def close(self) -> None:
         self._conn.close()
