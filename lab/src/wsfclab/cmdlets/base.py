@@ -1,0 +1,181 @@
+"""What every simulated cmdlet shares: output objects, Windows errors, the call context, the registry.
+
+A cmdlet is a function ``(call) -> list[CimObject]`` registered with ``@cmdlet(name, inputs=...)``.
+``inputs`` maps the class of a pipeline object to the parameter it binds to (``{"MSFT_Disk":
+"InputObject"}``), as PowerShell's ByValue binding does; a step that receives objects of another
+class fails as PowerShell fails. With pipeline input the function runs once per input object
+(PowerShell's process block), with ``call.input`` set.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from wsfclab.state import LabState, NodeState
+
+if TYPE_CHECKING:
+    from wsfclab.lab import Lab
+
+
+@dataclass
+class CimObject:
+    """An object a cmdlet returns: its .NET/CIM class, its public properties in Windows' order, and a
+    reference to the lab entity behind it (a disk key, a service name) for the next pipeline step."""
+
+    class_name: str
+    props: dict[str, Any]
+    ref: str | None = None
+
+
+class CmdletError(Exception):
+    """A terminating error as PowerShell reports it: the message and the FullyQualifiedErrorId."""
+
+    def __init__(self, message: str, error_id: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_id = error_id
+
+
+@dataclass
+class Call:
+    lab: Lab
+    state: LabState
+    node: NodeState
+    cmdlet: str
+    parameter_set: str
+    params: dict[str, Any]  # canonical parameter names -> values
+    input: CimObject | None = None
+    input_param: str | None = None  # the parameter the pipeline object bound to
+    inputs: list[CimObject] = field(default_factory=list)  # every piped object, for batch cmdlets
+
+    def has(self, name: str) -> bool:
+        return name in self.params or self.input_param == name
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.params.get(name, default)
+
+    def as_list(self, name: str) -> list[Any] | None:
+        value = self.params.get(name)
+        if value is None:
+            return None
+        return value if isinstance(value, list) else [value]
+
+    def fail(self, message: str, error_id: str) -> CmdletError:
+        return CmdletError(message, f"{error_id},{self.cmdlet}")
+
+
+Handler = Callable[[Call], list[CimObject]]
+
+
+@dataclass(frozen=True)
+class CmdletDef:
+    name: str
+    handler: Handler
+    inputs: dict[str, str] = field(default_factory=dict)  # "*" binds objects of any class
+    changes: bool = False
+    batch: bool = False  # runs once over all piped objects (Select-Object -First needs them together)
+
+
+REGISTRY: dict[str, CmdletDef] = {}
+
+
+def cmdlet(
+    name: str, *, inputs: dict[str, str] | None = None, changes: bool = False, batch: bool = False
+) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        REGISTRY[name.lower()] = CmdletDef(name, handler, dict(inputs or {}), changes, batch)
+        return handler
+
+    return register
+
+
+def matches(value: str | None, patterns: Iterable[str]) -> bool:
+    """PowerShell -like matching: case-insensitive, with * ? [] wildcards."""
+    if value is None:
+        return False
+    return any(fnmatch.fnmatchcase(value.lower(), p.lower()) for p in patterns)
+
+
+def has_wildcard(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+def filter_by(
+    call: Call, objects: list[CimObject], param: str, prop: str, class_name: str, *, wildcards: bool = True
+) -> list[CimObject]:
+    """Keep the objects whose ``prop`` matches one of the values of ``param``; a value without
+    wildcards that matches nothing is the cmdletization "not found" error, as in CDXML cmdlets."""
+    values = call.as_list(param)
+    if values is None:
+        return objects
+    kept: list[CimObject] = []
+    for value in values:
+        if wildcards and isinstance(value, str):
+            found = [o for o in objects if matches(_text(o.props.get(prop)), [value])]
+        else:
+            found = [o for o in objects if _equal(o.props.get(prop), value)]
+        if not found and not (wildcards and isinstance(value, str) and has_wildcard(value)):
+            raise not_found(call, class_name, param, value)
+        kept.extend(o for o in found if o not in kept)
+    return kept
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _equal(actual: Any, wanted: Any) -> bool:
+    if isinstance(actual, str) and isinstance(wanted, str):
+        return actual.lower() == wanted.lower()
+    return bool(actual == wanted)
+
+
+def not_found(call: Call, class_name: str, param: str, value: Any) -> CmdletError:
+    return call.fail(
+        f"No {class_name} objects found with property '{param}' equal to '{value}'.  "
+        "Verify the value of the property and retry.",
+        f"CmdletizationQuery_NotFound_{param}",
+    )
+
+
+# Storage Management API return codes and their messages (windows-driver-docs,
+# "Storage Management API Common Return Codes"); errors surface as "StorageWMI <code>,<Cmdlet>".
+STORAGE_MESSAGES = {
+    40000: "Not enough available capacity",
+    40005: (
+        "You must specify a size by using either the Size or the UseMaximumSize parameter. "
+        "You can specify only one of these parameters at a time."
+    ),
+    40018: (
+        "The specified object is managed by the Microsoft Failover Clustering component. The disk must be in "
+        "cluster maintenance mode and the cluster resource status must be online to perform this operation."
+    ),
+    41000: "The disk has not been initialized.",
+    41001: "The disk has already been initialized.",
+    41002: "The disk is read only.",
+    41003: "The disk is offline.",
+    41009: "Operation not supported on a critical disk.",
+    41013: "Cannot convert the style of a disk with data or other known partitions on it.",
+    42002: "The requested access path is already in use.",
+    43001: "The specified file system is not supported",
+    43006: "Cannot perform the requested operation when the drive is read only",
+    47001: "This subsystem does not support creation of virtual disks with the specified provisioning type.",
+    48000: "This operation is not supported on primordial storage pools.",
+    48004: (
+        "There are not enough physical disks in the storage pool to create the specified virtual disk "
+        "configuration."
+    ),
+    49000: "No resiliency setting with that name exists.",
+    49002: "The value for PhysicalDiskRedundancy is outside of the supported range of values.",
+    49003: "The value for NumberOfDataCopies is outside of the supported range of values.",
+    51000: "One of the physical disks specified is not supported by this operation.",
+    51001: "Not enough physical disks were specified to successfully complete the operation.",
+    51002: "One of the physical disks specified is already in use.",
+}
+
+
+def storage_error(call: Call, code: int) -> CmdletError:
+    return call.fail(STORAGE_MESSAGES[code], f"StorageWMI {code}")
