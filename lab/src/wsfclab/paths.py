@@ -47,7 +47,8 @@ def split_windows_path(path: str) -> tuple[str, list[str]]:
         raise LabError(
             f"{path!r} is not an absolute Windows path; expected a drive-letter path such as C:\\dir\\file"
         )
-    normal = ntpath.normpath("\\" + match.group(2).replace("/", "\\"))
+    # Always exactly one leading backslash: two would make ntpath read a UNC share name.
+    normal = ntpath.normpath("\\" + match.group(2).replace("/", "\\").lstrip("\\"))
     parts = [p for p in normal.split("\\") if p]
     for part in parts:
         if _INVALID.search(part):

@@ -178,7 +178,7 @@ def _set_for_input(
     if definition is None or not objects:
         return None
     param = definition.inputs.get(objects[0].class_name) or definition.inputs.get("*")
-    bound = [spec.parameters[p] for p in [*params, param] if p in spec.parameters]
+    bound = [spec.parameters[p] for p in [*params, param] if p is not None and p in spec.parameters]
     sets = [s for s in spec.parameter_sets if all(s in p.sets for p in bound)]
     return sets[0] if sets else None
 
