@@ -34,7 +34,7 @@ find_python() {
 
 build_venv() {
   local minor="$1" pin="${CORE_PINS[$1]}" dir="$VENVS/core-$1" stamp
-  stamp="ansible-core==$pin pytest==$PYTEST_PIN PyYAML==$PYYAML_PIN wsfclab-pth"
+  stamp="ansible-core==$pin pytest==$PYTEST_PIN PyYAML==$PYYAML_PIN wsfclab-pth ansible-windows-pth"
   if [[ -f "$dir/.contract-pins" && "$(cat "$dir/.contract-pins")" == "$stamp" ]]; then
     echo "core-$minor: up to date (ansible-core $pin)"
     return 0
@@ -45,10 +45,24 @@ build_venv() {
   rm -rf "$dir"
   "$python" -m venv "$dir"
   "$dir/bin/pip" install --quiet --no-warn-script-location "ansible-core==$pin" "pytest==$PYTEST_PIN" "PyYAML==$PYYAML_PIN"
-  # The lab's sources go on the path through a .pth file: no build step, always the checkout's code.
+  # The lab's sources, and the ansible.windows collection of the main venv (the version the lab
+  # simulates, bundled by the pinned `ansible` package), go on the path through .pth files: no build
+  # step, always the checkout's code. The contract tests check that collection against each core.
   "$dir/bin/python" -c 'import site, sys; open(site.getsitepackages()[0] + "/wsfclab-src.pth", "w").write(sys.argv[1] + "\n")' \
     "$ROOT/lab/src"
+  "$dir/bin/python" -c 'import site, sys; open(site.getsitepackages()[0] + "/ansible-windows.pth", "w").write(sys.argv[1] + "\n")' \
+    "$VENVS/ansible-windows"
   echo "$stamp" > "$dir/.contract-pins"
+}
+
+link_ansible_windows() {
+  local source
+  source="$("$ROOT/.venv/bin/python" -c 'import pathlib, ansible_collections.ansible.windows as w; print(pathlib.Path(w.__path__[0]))' 2>/dev/null)" || {
+    echo "contract-venvs: the main venv has no ansible.windows collection; run 'make setup' first" >&2
+    return 1
+  }
+  mkdir -p "$VENVS/ansible-windows/ansible_collections/ansible"
+  ln -sfn "$source" "$VENVS/ansible-windows/ansible_collections/ansible/windows"
 }
 
 main() {
@@ -57,6 +71,7 @@ main() {
     versions=(2.19 2.20 2.21)
   fi
   mkdir -p "$VENVS"
+  link_ansible_windows
   for minor in "${versions[@]}"; do
     if [[ -z "${CORE_PINS[$minor]:-}" ]]; then
       echo "contract-venvs: unknown ansible-core minor '$minor' (known: ${!CORE_PINS[*]})" >&2

@@ -215,4 +215,4 @@ def module_name_from_script(script_name: str) -> str:
     if stem.startswith(_MODULE_PREFIX) and _MODULE_INFIX in stem:
         collection, _, leaf = stem[len(_MODULE_PREFIX) :].partition(_MODULE_INFIX)
         return f"{collection}.{leaf}"
-    return f"ansible.builtin.{stem}"
+    return stem  # a module outside collections, e.g. "ansible.legacy.name"
