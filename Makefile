@@ -14,6 +14,8 @@ BUILD_DIR := build
 CONTRACT_CORES := 2.19 2.20
 
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Tools the venv installs (ansible-lint, ansible-test) call each other by name.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help setup lab test lint typecheck unit manifest-check sanity ansible-lint artifact contract clean
 
@@ -64,8 +66,11 @@ manifest-check:
 	  $(BIN)/python scripts/build_cmdlet_manifest.py --check; \
 	else echo "manifest-check: ../shared/reference/powershell-docs is absent; the committed manifest is used as it is"; fi
 
+# One pytest run per project: each has its own conftest and test module names.
 unit:
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q lab/tests
+	$(BIN)/pytest -q pbx/tests
 
 # ansible-test insists on running inside ansible_collections/<ns>/<name>: it runs on the
 # installed artifact, which is also what users get.
