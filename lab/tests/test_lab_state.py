@@ -6,17 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import THREE_NODE, TWO_NODE
-
 from wsfclab.build import add_view
 from wsfclab.errors import LabError
 from wsfclab.lab import Lab
 
 
-def test_changes_persist_across_lab_handles(lab: Lab) -> None:
+def test_changes_persist_across_lab_handles(lab: Lab, two_node_world: Path) -> None:
     with lab.session() as state:
         state.nodes["PBX-N1"].features["Failover-Clustering"].installed = True
-    reopened = Lab.open(lab.state_dir, TWO_NODE)
+    reopened = Lab.open(lab.state_dir, two_node_world)
     with reopened.session() as state:
         assert state.nodes["PBX-N1"].features["Failover-Clustering"].installed
     saved = json.loads((lab.state_dir / "state.json").read_text())
@@ -43,10 +41,10 @@ def test_reset_returns_to_the_described_world(lab: Lab) -> None:
     assert (lab.node_root("PBX-N1") / "Windows" / "System32").is_dir()
 
 
-def test_another_world_needs_a_reset(lab: Lab) -> None:
-    with pytest.raises(LabError, match="wsfclab .*reset --world"):
-        Lab.open(lab.state_dir, THREE_NODE)
-    lab.reset(THREE_NODE)
+def test_another_world_needs_a_reset(lab: Lab, three_node_world: Path) -> None:
+    with pytest.raises(LabError, match=r"wsfclab .*reset --world"):
+        Lab.open(lab.state_dir, three_node_world)
+    lab.reset(three_node_world)
     with lab.session() as state:
         assert sorted(state.nodes) == ["SAS-N1", "SAS-N2", "SAS-N3"]
 

@@ -6,7 +6,6 @@ import os
 import time
 
 import pytest
-
 from wsfclab import nodes, processes, services
 from wsfclab.errors import LabError
 from wsfclab.lab import Lab

@@ -1,4 +1,5 @@
-"""World files: the examples load; each kind of mistake is refused naming the key, the value and what is expected."""
+"""World files: the examples load; each kind of mistake is refused naming the key, the value and
+what is expected."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import THREE_NODE, TWO_NODE
-
 from wsfclab.errors import WorldError
 from wsfclab.world import load_world, parse_size, parse_world
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+TWO_NODE = EXAMPLES / "two-node-iscsi.yml"
+THREE_NODE = EXAMPLES / "three-node-sas.yml"
 
 
 def _base() -> dict[str, Any]:

@@ -15,7 +15,7 @@ from wsfclab.catalog import (
     feature_path,
     sub_features,
 )
-from wsfclab.cmdlets.base import Call, CimObject, cmdlet, matches
+from wsfclab.cmdlets.base import Call, CimObject, CmdletError, cmdlet, matches
 from wsfclab.errors import LabError
 from wsfclab.state import NodeState, Service
 
@@ -37,7 +37,7 @@ def get_cim_instance(call: Call) -> list[CimObject]:
     if namespace != "root/cimv2" or builder is None:
         if class_name.lower().startswith(("win32_", "cim_", "msft_")):
             raise LabError(f"unsupported in the lab: Get-CimInstance -ClassName {class_name} in {namespace}")
-        raise call.fail(
+        raise CmdletError(
             "Invalid class ",
             "HRESULT 0x80041010,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand",
         )
@@ -234,7 +234,7 @@ def install_windows_feature(call: Call) -> list[CimObject]:
     for name in call.as_list("Name") or []:
         match = next((f for f in FEATURES if f.lower() == str(name).lower()), None)
         if match is None:
-            raise call.fail(
+            raise CmdletError(
                 f"ArgumentNotValid: The role, role service, or feature name is not valid: '{name}'. "
                 "The name was not found.",
                 "NameDoesNotExist,Microsoft.Windows.ServerManager.Commands.AddWindowsFeatureCommand",
