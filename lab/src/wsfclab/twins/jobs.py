@@ -13,6 +13,7 @@ import ntpath
 import shutil
 from typing import Any
 
+from wsfclab.cmdlets import run_pipelines
 from wsfclab.errors import LabError
 from wsfclab.twins.base import ModuleFailure, TwinContext
 
@@ -65,9 +66,6 @@ def async_status(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def cmdlet_pipelines(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
-    # The cmdlet simulator is large and needs the cmdlet manifest: load it only when a pipeline runs.
-    from wsfclab.cmdlets import run_pipelines  # noqa: PLC0415
-
     result = run_pipelines(ctx.lab, ctx.state, ctx.node.name, params["pipelines"], ctx.check_mode)
     if result.get("failed"):
         extra = {k: v for k, v in result.items() if k not in ("failed", "msg")}
