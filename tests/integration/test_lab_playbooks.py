@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from wsfclab.lab import Lab
 from wsfclab.state import LabState
 
