@@ -157,7 +157,8 @@ def _human(result: dict[str, Any]) -> str:
         letters = ",".join(disk["letters"]) or "-"
         size_gb = disk["size"] / 1024**3
         lines.append(
-            f"  disk {disk['key']:<28} {disk['bus_type']:<6} {size_gb:>7.1f} GB  {disk['partition_style']:<4} "
+            f"  disk {disk['key']:<28} {disk['bus_type']:<6} {size_gb:>7.1f} GB  "
+            f"{disk['partition_style']:<4} "
             f"online on {online}  letters {letters}"
         )
     return "\n".join(lines)
