@@ -148,3 +148,61 @@ def test_iscsi_disks_cannot_be_pooled(lab: Lab) -> None:
     iscsi = [d for d in disks if d["BusType"] == "iSCSI"]
     assert iscsi and all(not d["CanPool"] and d["CannotPoolReason"] for d in iscsi)
     assert output(lab, "PBX-N1", "Get-PhysicalDisk", {"CanPool": True}) == []
+
+
+def test_partitions_and_volumes_are_found_by_their_keys_or_not_at_all(lab: Lab) -> None:
+    (c_drive,) = output(
+        lab, "PBX-N1", "Get-Partition", {"DriveLetter": "C"}, select=["DiskNumber", "PartitionNumber"]
+    )
+    assert c_drive == {"DiskNumber": 0, "PartitionNumber": 3}
+    volume = output(lab, "PBX-N1", "Get-Volume", {"DriveLetter": "C"}, select=["FileSystem", "DriveType"])
+    assert volume == [{"FileSystem": "NTFS", "DriveType": "Fixed"}]
+    missing = run(lab, "PBX-N1", pipeline("p", ("Get-Partition", {"DriveLetter": "Z"})))
+    assert missing["error_id"] == "CmdletizationQuery_NotFound_DriveLetter,Get-Partition"
+    system = change(lab, "PBX-N1", ("Set-Disk", {"Number": 0, "IsOffline": True}))
+    assert system["error_id"] == "StorageWMI 41009,Set-Disk"
+
+
+def test_format_volume_by_drive_letter_erases_the_folder(lab: Lab) -> None:
+    connect_iscsi(lab, "PBX-N1", PORTAL)
+    assert "failed" not in _prepare(lab, "PBX-N1", 1, "W")
+    with lab.session() as state:
+        marker = lab.resolve_path(state, "PBX-N1", r"W:\marker.txt")
+    marker.write_text("data")
+    result = change(
+        lab,
+        "PBX-N1",
+        ("Format-Volume", {"DriveLetter": "W", "FileSystem": "ReFS", "NewFileSystemLabel": "Q"}),
+    )
+    (volume,) = result["results"][0]["output"]
+    assert (volume["FileSystem"], volume["FileSystemLabel"], volume["AllocationUnitSize"]) == (
+        "ReFS",
+        "Q",
+        65536,
+    )
+    assert not marker.exists()
+
+
+def test_portals_are_listed_and_a_missing_one_is_not_found(lab: Lab) -> None:
+    connect_iscsi(lab, "PBX-N1", PORTAL)
+    (portal,) = output(lab, "PBX-N1", "Get-IscsiTargetPortal")
+    assert (portal["TargetPortalAddress"], portal["TargetPortalPortNumber"]) == (PORTAL, 3260)
+    missing = run(
+        lab, "PBX-N1", pipeline("p", ("Get-IscsiTargetPortal", {"TargetPortalAddress": "127.0.9.9"}))
+    )
+    assert missing["error_id"] == "CmdletizationQuery_NotFound_TargetPortalAddress,Get-IscsiTargetPortal"
+    nowhere = change(lab, "PBX-N1", ("New-IscsiTargetPortal", {"TargetPortalAddress": "127.0.9.9"}))
+    assert nowhere["failed"] and nowhere["cmdlet"] == "New-IscsiTargetPortal"
+
+
+def test_a_node_outside_the_lun_masking_sees_no_target(tmp_path: Any, two_node_world: Any) -> None:
+    import yaml
+
+    data = yaml.safe_load(two_node_world.read_text())
+    data["shared_storage"]["iscsi_targets"][0]["initiators"] = ["PBX-N1"]
+    world = tmp_path / "masked.yml"
+    world.write_text(yaml.safe_dump(data))
+    masked = Lab.open(tmp_path / "masked", world)
+    change(masked, "PBX-N2", ("Start-Service", {"Name": "MSiSCSI"}))
+    change(masked, "PBX-N2", ("New-IscsiTargetPortal", {"TargetPortalAddress": PORTAL}))
+    assert output(masked, "PBX-N2", "Get-IscsiTarget") == []

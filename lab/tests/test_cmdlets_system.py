@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from wsfclab import processes
 from wsfclab.lab import Lab
 from wsfclab.testing import change, output, pipeline, run
 
@@ -160,3 +161,59 @@ def test_where_and_select_object_filter_the_pipeline(lab: Lab) -> None:
         ),
     )
     assert result["results"][0]["output"] == [7]
+
+
+def test_a_python_service_runs_through_the_service_cmdlets(lab: Lab) -> None:
+    root = lab.node_root("PBX-N1")
+    (root / "PBX").mkdir()
+    (root / "PBX" / "python.exe").write_text("")
+    (root / "PBX" / "svc.py").write_text("import time\ntime.sleep(60)\n")
+    created = change(
+        lab,
+        "PBX-N1",
+        (
+            "New-Service",
+            {"Name": "pbxd", "BinaryPathName": r'"C:\PBX\python.exe" C:\PBX\svc.py', "StartupType": "Manual"},
+        ),
+    )
+    assert "failed" not in created, created
+    started = run(
+        lab, "PBX-N1", pipeline("s", ("Start-Service", {"Name": "pbxd", "PassThru": True}), changes=True)
+    )
+    assert started["results"][0]["output"][0]["Status"] == "Running"
+    (win32,) = output(
+        lab, "PBX-N1", "Get-CimInstance", {"ClassName": "Win32_Service", "Filter": "Name = 'pbxd'"}
+    )
+    pid = win32["ProcessId"]
+    assert pid > 0 and processes.start_time(pid) is not None
+    change(lab, "PBX-N1", ("Stop-Service", {"Name": "pbxd"}))
+    assert processes.start_time(pid) is None
+    assert output(lab, "PBX-N1", "Get-Service", {"Name": "pbxd"})[0]["Status"] == "Stopped"
+
+
+def test_stopping_a_service_with_running_dependents_needs_force(lab: Lab) -> None:
+    change(
+        lab,
+        "PBX-N1",
+        ("New-Service", {"Name": "Child", "BinaryPathName": r"C:\x.exe", "DependsOn": ["LanmanServer"]}),
+    )
+    with lab.session() as state:
+        state.nodes["PBX-N1"].services["Child"].state = "Running"  # as if it had started
+    refused = change(lab, "PBX-N1", ("Stop-Service", {"Name": "LanmanServer"}))
+    assert (
+        refused["error_id"] == "ServiceHasDependentServices,Microsoft.PowerShell.Commands.StopServiceCommand"
+    )
+    forced = change(lab, "PBX-N1", ("Stop-Service", {"Name": "LanmanServer", "Force": True}))
+    assert "failed" not in forced
+    states = output(
+        lab, "PBX-N1", "Get-Service", {"Name": ["LanmanServer", "Child"]}, select=["Name", "Status"]
+    )
+    assert states == [{"Name": "LanmanServer", "Status": "Stopped"}, {"Name": "Child", "Status": "Stopped"}]
+    missing = change(lab, "PBX-N1", ("Set-Service", {"Name": "Nope", "StartupType": "Manual"}))
+    assert missing["error_id"] == "InvalidOperationException,Microsoft.PowerShell.Commands.SetServiceCommand"
+
+
+def test_select_gives_null_for_a_missing_property(lab: Lab) -> None:
+    assert output(lab, "PBX-N1", "Get-Disk", {"Number": 0}, select=["Number", "NoSuchProperty"]) == [
+        {"Number": 0, "NoSuchProperty": None}
+    ]

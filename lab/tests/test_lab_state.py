@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,17 @@ def test_a_drive_letter_follows_the_node_that_has_the_disk_online(lab: Lab) -> N
         disk.views["PBX-N1"].is_offline = True
         disk.views["PBX-N2"].is_offline = False
         assert lab.resolve_path(state, "PBX-N2", r"d:\pbx") == lab.state_dir / disk.folder / "2" / "pbx"
+
+
+def test_sessions_in_parallel_processes_lose_no_update(lab: Lab) -> None:
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom wsfclab.lab import Lab\n"
+        "lab = Lab.open(Path(sys.argv[1]))\n"
+        "for _ in range(10):\n"
+        "    with lab.session() as state:\n"
+        "        state.next_id()\n"
+    )
+    workers = [subprocess.Popen([sys.executable, "-c", script, str(lab.state_dir)]) for _ in range(4)]
+    assert [w.wait(timeout=60) for w in workers] == [0, 0, 0, 0]
+    with lab.session() as state:
+        assert state.counter == 40
