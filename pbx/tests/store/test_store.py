@@ -138,10 +138,13 @@ def test_password_change_and_disable_are_updates(database_url: str) -> None:
     database.close()
 
 
-def test_delete_extension_reports_whether_it_existed(database_url: str) -> None:
+def test_delete_extension_reports_whether_it_existed_and_drops_its_bindings(database_url: str) -> None:
     database = open_database(database_url, migrate=True)
     database.apply_extensions([make_extension("100", "", "pbx.test", "pw")], update=False)
+    database.put_binding(binding(aor="100"))
+    database.put_binding(binding(aor="101"))
     assert database.delete_extension("100") is True
+    assert database.load_bindings() == [binding(aor="101")]
     assert database.delete_extension("100") is False
     assert database.get_extension("100") is None
     database.close()

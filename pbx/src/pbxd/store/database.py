@@ -208,9 +208,12 @@ class Database:
         return plan
 
     def delete_extension(self, number: str) -> bool:
-        """Remove an extension; False when there was none."""
+        """Remove an extension and its stored registrations (a binding's AOR is the extension
+        number), so that a pbxd started after a failover does not route to it; False when
+        there was no such extension."""
         with self._write_transaction():
             deleted: int = self._execute("DELETE FROM extensions WHERE number = ?", (number,)).rowcount
+            self._execute("DELETE FROM bindings WHERE aor = ?", (number,))
         return deleted > 0
 
     # -- bindings ---------------------------------------------------------------------------
