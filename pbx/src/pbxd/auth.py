@@ -117,7 +117,7 @@ class Authenticator:
     def challenge(self, request: Request, *, proxy: bool, stale: bool) -> Response:
         nonce = self.nonces.issue(self.clock())
         header = "proxy-authenticate" if proxy else "www-authenticate"
-        # RFC 8760 §2.4: one challenge per algorithm, the preferred one first.
+        # RFC 8760 §2.4: one challenge per algorithm (see SUPPORTED_ALGORITHMS for the order).
         extra = [
             (header, digest.challenge(self.realm, nonce, algorithm, stale=stale))
             for algorithm in digest.SUPPORTED_ALGORITHMS

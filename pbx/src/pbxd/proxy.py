@@ -148,7 +148,8 @@ class Proxy:
         if self._check_forwardable(ack) is not None:
             return
         popped = self._pop_own_route(ack)
-        dest = self._in_dialog_destination(ack) if popped or self._addressed_to_us(ack) else None
+        allowed = popped or self._addressed_to_us(ack) or self._for_our_phone(ack)
+        dest = self._in_dialog_destination(ack) if allowed else None
         if dest is None:
             log.debug("dropped an ACK with nowhere to go: %s", ack)
             return
@@ -224,8 +225,8 @@ class Proxy:
 
     def _forward_in_dialog(self, incoming: Incoming, popped_own_route: bool) -> None:
         request = incoming.request
-        if not popped_own_route and not self._addressed_to_us(request):
-            # Neither routed through us nor addressed to us: we are not an open relay.
+        if not popped_own_route and not self._addressed_to_us(request) and not self._for_our_phone(request):
+            # Neither routed through us, nor addressed to us or one of our phones: no open relay.
             self.endpoint.respond(incoming, make_response(request, 403, "Forbidden (not routed here)"))
             return
         dest = self._in_dialog_destination(request)
@@ -249,6 +250,17 @@ class Proxy:
             self.endpoint.respond(incoming, make_response(request, 408, to_tag=new_tag()))
 
         self.endpoint.send_request(forwarded, dest, relay, timed_out)
+
+    def _for_our_phone(self, request: Request) -> bool:
+        """A request without Route sent to a registered phone's contact: a UAS that did not
+        copy our Record-Route into its 2xx (SIPp's built-in uas) makes callers do this."""
+        if request.get("route") is not None:
+            return False
+        try:
+            target = parse_uri(request.uri)
+        except UriError:
+            return False
+        return self.registrar.by_address(target.host, target.port or 5060) is not None
 
     def _addressed_to_us(self, request: Request) -> bool:
         try:

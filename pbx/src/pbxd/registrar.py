@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pbxd.auth import Authenticator
 from pbxd.config import SipSettings
 from pbxd.sip.message import Request, Response, make_response, new_tag
-from pbxd.sip.uri import UriError, parse_name_addr
+from pbxd.sip.uri import UriError, parse_name_addr, parse_uri
 from pbxd.store.base import Binding, Store
 from pbxd.transport import Peer
 
@@ -38,6 +38,9 @@ class Registrar:
         self.auth = auth
         self.clock = clock
         self._bindings: dict[str, dict[str, Binding]] = {}
+        # (host, port) of each binding's source and contact, so that an in-dialog request sent
+        # straight to a phone's contact can be recognised as bound for one of our phones.
+        self._by_address: dict[tuple[str, int], Binding] = {}
 
     async def load(self) -> None:
         """Reload bindings from the store (after a restart or failover); expired ones are dropped."""
@@ -45,7 +48,7 @@ class Registrar:
         kept = 0
         for binding in await self.store.load_bindings():
             if binding.expires_at > now:
-                self._bindings.setdefault(binding.aor, {})[binding.contact] = binding
+                self._remember(binding)
                 kept += 1
         log.info("loaded %d registrations from the database", kept)
 
@@ -59,16 +62,36 @@ class Registrar:
         current.sort(key=lambda b: b.expires_at, reverse=True)
         return current
 
+    def by_address(self, host: str, port: int) -> Binding | None:
+        """The unexpired binding whose contact or source is ``host:port``."""
+        binding = self._by_address.get((host, port))
+        if binding is None or binding.expires_at <= self.clock():
+            return None
+        return binding
+
     async def sweep(self) -> None:
         """Forget expired bindings, in memory and in the store."""
         now = self.clock()
         for aor, contacts in list(self._bindings.items()):
             for contact, binding in list(contacts.items()):
                 if binding.expires_at <= now:
-                    del contacts[contact]
+                    self._forget(aor, contact)
                     await self.store.delete_binding(aor, contact)
-            if not contacts:
-                del self._bindings[aor]
+
+    def _remember(self, binding: Binding) -> None:
+        self._bindings.setdefault(binding.aor, {})[binding.contact] = binding
+        for address in _addresses(binding):
+            self._by_address[address] = binding
+
+    def _forget(self, aor: str, contact: str) -> None:
+        contacts = self._bindings.get(aor, {})
+        binding = contacts.pop(contact, None)
+        if not contacts:
+            self._bindings.pop(aor, None)
+        if binding is not None:
+            for address in _addresses(binding):
+                if self._by_address.get(address) is binding:
+                    del self._by_address[address]
 
     async def handle(self, request: Request, source: Peer) -> Response:
         outcome = await self.auth.authenticate(request, source.host, proxy=False)
@@ -90,7 +113,7 @@ class Registrar:
             return make_response(request, 400, f"Bad Request (Expires {expires_header!r} is not a number)")
         call_id = request.call_id
         cseq = request.cseq[0]
-        current = self._bindings.get(aor, {})
+        current = dict(self._bindings.get(aor, {}))
         if any(value.strip() == "*" for value in contact_values):
             if len(contact_values) != 1 or expires_header != "0":
                 return make_response(
@@ -100,7 +123,8 @@ class Registrar:
                 if binding.call_id == call_id and binding.cseq >= cseq:
                     return make_response(request, 500, "Server Internal Error (CSeq out of order)")
             await self.store.delete_bindings(aor)
-            self._bindings.pop(aor, None)
+            for bound in list(current):
+                self._forget(aor, bound)
             log.info("extension %s unregistered every contact", aor)
             return self._ok(request, aor)
         now = self.clock()
@@ -143,19 +167,30 @@ class Registrar:
             if new is None:
                 if uri in current:
                     await self.store.delete_binding(aor, uri)
-                    del current[uri]
+                    self._forget(aor, uri)
             else:
                 await self.store.put_binding(new)
-                current[uri] = new
-        if current:
-            self._bindings[aor] = current
-        else:
-            self._bindings.pop(aor, None)
+                self._remember(new)
         return self._ok(request, aor)
 
     def _ok(self, request: Request, aor: str) -> Response:
         now = self.clock()
         extra = [
-            ("contact", f"<{b.contact}>;expires={max(0, round(b.expires_at - now))}") for b in self.lookup(aor)
+            ("contact", f"<{b.contact}>;expires={max(0, round(b.expires_at - now))}")
+            for b in self.lookup(aor)
         ]
         return make_response(request, 200, to_tag=new_tag(), extra=extra)
+
+
+def _addresses(binding: Binding) -> list[tuple[str, int]]:
+    addresses = []
+    _, _, rest = binding.source.partition(":")
+    host, _, port = rest.rpartition(":")
+    if port.isdigit():
+        addresses.append((host, int(port)))
+    try:
+        uri = parse_uri(binding.contact)
+    except UriError:
+        return addresses
+    addresses.append((uri.host, uri.port or 5060))
+    return addresses

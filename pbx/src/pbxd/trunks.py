@@ -68,7 +68,12 @@ class Trunks:
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._keepalive(state)) for state in self._by_name.values()]
+        # keepalive_interval 0 turns probing off: such a trunk is always taken to be up.
+        self._tasks = [
+            loop.create_task(self._keepalive(state))
+            for state in self._by_name.values()
+            if state.config.keepalive_interval > 0
+        ]
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -62,6 +62,8 @@ class Phone:
         self.port = 0
         # How to answer an incoming INVITE: the statuses to send, in order ("ring" then final).
         self.answer: list[int] = [180, 200]
+        # Whether answers copy Record-Route (RFC 3261 §12.1.1); SIPp's built-in uas does not.
+        self.copy_record_route = True
         self.incoming: asyncio.Queue[Request] = asyncio.Queue()
         self.calls: dict[str, Call] = {}
         self._pending: dict[tuple[str, str], asyncio.Queue[Response]] = {}
@@ -300,6 +302,8 @@ class Phone:
         tag = self._tags.setdefault(invite.call_id, new_tag())
         for status in self.answer:
             response = make_response(invite, status, to_tag=tag)
+            if not self.copy_record_route:
+                response.remove("record-route")
             if status < 300:
                 response.headers.append(("contact", self.contact))
             self.send(response)

@@ -276,3 +276,22 @@ def test_registrations_survive_a_restart_and_calls_still_reach_the_phone() -> No
             await phone.close()
 
     run(scenario())
+
+
+def test_a_callee_that_drops_record_route_still_gets_the_bye_but_strangers_are_not_relayed() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001", "1002")):
+            alice, bob = await phones(port, "1001", "1002")
+            bob.copy_record_route = False
+            call = await alice.call("1002")
+            assert call.statuses[-1] == 200 and call.route_set == []
+            await bob.next_request("ACK")
+            assert (await alice.hang_up(call)).status == 200
+            await bob.next_request("BYE")
+            call.remote_target = "sip:someone@127.0.0.99:5999"
+            assert (await alice.hang_up(call)).status == 403
+            for phone in (alice, bob):
+                await phone.close()
+
+    run(scenario())

@@ -25,7 +25,7 @@ def test_register_with_right_password_binds_the_contact_and_writes_it_through() 
             first = await phone.transact(phone.new_request("REGISTER", f"sip:{HOST}"))
             assert first[-1].status == 401
             challenges = first[-1].get_all("www-authenticate")
-            assert [c.split("algorithm=")[1].split(",")[0] for c in challenges] == ["SHA-256", "MD5"]
+            assert [c.split("algorithm=")[1].split(",")[0] for c in challenges] == ["MD5", "SHA-256"]
             response = await phone.register(expires=600)
             assert response.status == 200
             contacts = response.get_all("contact")

@@ -192,3 +192,15 @@ def test_dial_rules_strip_prefix_and_reject() -> None:
             await bob.close()
 
     run(scenario())
+
+
+def test_keepalive_interval_zero_turns_probes_off_and_the_trunk_stays_up() -> None:
+    async def scenario() -> None:
+        port_a, silent_port = free_port(A), free_port(B)
+        config_a = make_config(A, port_a, trunks=(trunk_to(B, silent_port, r"2\d{3}", interval=0),))
+        async with running(config_a, store_with("1001")) as pbx_a:
+            await asyncio.sleep(0.2)
+            state = pbx_a.trunks[f"to-{B}"]
+            assert state.up and state.probes == 0
+
+    run(scenario())

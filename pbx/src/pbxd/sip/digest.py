@@ -20,7 +20,10 @@ _HASHES: dict[str, Callable[[bytes], str]] = {
     "SHA-256": lambda data: hashlib.sha256(data).hexdigest(),
 }
 
-SUPPORTED_ALGORITHMS = ("SHA-256", "MD5")
+# The order of the challenges sent. RFC 8760 would put SHA-256 first, but many deployed phones
+# (and SIPp 3.6.1) answer the first challenge even when they cannot compute its algorithm, and
+# fail. MD5 first keeps them working; a client that answers the SHA-256 challenge is accepted.
+SUPPORTED_ALGORITHMS = ("MD5", "SHA-256")
 
 _AUTH_PARAM = re.compile(r'([A-Za-z][\w-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)')
 

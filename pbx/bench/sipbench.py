@@ -1,0 +1,281 @@
+"""Benchmark pbxd with SIPp on loopback and print the figures.
+
+    .venv/bin/python pbx/bench/sipbench.py [--quick]
+
+It starts ``pbxd run`` (a real process, SQLite file store with write-through) on 127.0.0.1,
+then measures:
+
+1. authenticated registrations/s: SIPp REGISTER -> 401 -> REGISTER with digest -> 200, over
+   1,000 extensions, at rising rates; the highest rate with zero failures is reported;
+2. calls/s through the proxy: SIPp caller (407 digest) -> pbxd -> SIPp's built-in uas, which is
+   extension 2000 (its binding is in the database before pbxd starts); answered, ACKed along
+   the recorded route, hung up; highest rate with zero failures;
+3. pbxd's resident memory after 1,000 and after 10,000 calls, each measured once the
+   transactions of those calls have ended (RFC 3261 keeps them 32 s over UDP).
+
+Every SIPp run is bounded in calls and time; pbxd and the uas are stopped at the end. Traffic
+goes to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pbxd.extensions import make_extension
+from pbxd.store import open_database
+from pbxd.store.base import Binding
+
+SIPP = shutil.which("sipp") or "/usr/bin/sipp"
+HOST = "127.0.0.1"
+REALM = "bench.pbx"
+SCENARIOS = Path(__file__).with_name("scenarios")
+USERS = range(1000, 2000)
+CALLEE = "2000"
+# RFC 3261 keeps INVITE and non-INVITE transactions 64*T1 = 32 s over UDP after they end.
+DRAIN_SECONDS = 34
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Run:
+    rate: int
+    calls: int
+    ok: bool
+    elapsed: float
+    detail: str
+
+    @property
+    def achieved(self) -> float:
+        return self.calls / self.elapsed if self.elapsed else 0.0
+
+
+def prepare(workdir: Path, uas_port: int) -> str:
+    """A SQLite database with 1,000 extensions plus the callee, whose binding points at the uas."""
+    url = f"sqlite:///{workdir / 'pbx.db'}"
+    database = open_database(url, migrate=True)
+    try:
+        extensions = [make_extension(str(n), f"bench {n}", REALM, f"pw{n}") for n in USERS]
+        extensions.append(make_extension(CALLEE, "SIPp uas", REALM, "uas-password"))
+        database.apply_extensions(extensions, update=True)
+        database.put_binding(
+            Binding(
+                aor=CALLEE,
+                contact=f"sip:{CALLEE}@{HOST}:{uas_port}",
+                expires_at=time.time() + 86_400,
+                call_id="bench-seed",
+                cseq=1,
+                source=f"udp:{HOST}:{uas_port}",
+            )
+        )
+    finally:
+        database.close()
+    return url
+
+
+def write_config(workdir: Path, url: str, port: int) -> Path:
+    config = workdir / "pbx.toml"
+    config.write_text(
+        f"""[sip]
+listen = ["udp:{HOST}:{port}", "tcp:{HOST}:{port}"]
+realm = "{REALM}"
+domain = "{HOST}"
+ring_timeout = 30
+
+[database]
+url = "{url}"
+
+[log]
+level = "WARNING"
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def write_csv(workdir: Path) -> Path:
+    path = workdir / "users.csv"
+    lines = ["SEQUENTIAL"] + [f"{n};[authentication username={n} password=pw{n}]" for n in USERS]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def wait_until_answering(port: int, deadline: float) -> None:
+    probe = (
+        f"OPTIONS sip:{HOST}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {HOST}:9;branch=z9hG4bKbench;rport\r\n"
+        f"From: <sip:bench@{HOST}>;tag=1\r\nTo: <sip:{HOST}>\r\nCall-ID: bench-probe\r\n"
+        "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.2)
+        while time.monotonic() < deadline:
+            sock.sendto(probe, (HOST, port))
+            try:
+                if b"200 OK" in sock.recv(4096):
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+    raise RuntimeError("pbxd did not answer OPTIONS within the start-up time")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def sipp(args: list[str], calls: int, rate: int, workdir: Path, timeout: float) -> Run:
+    """Run one bounded SIPp client; ok when every call succeeded in about calls/rate seconds."""
+    port = free_port()
+    command = [
+        SIPP,
+        *args,
+        "-i",
+        HOST,
+        "-p",
+        str(port),
+        "-r",
+        str(rate),
+        "-m",
+        str(calls),
+        "-timeout",
+        f"{int(timeout)}s",
+        "-timeout_error",
+        "-nostdin",
+        "-nd",
+        "-trace_err",
+        "-error_file",
+        str(workdir / f"errors-{port}.log"),
+        "-max_retrans",
+        "3",
+    ]
+    started = time.monotonic()
+    result = subprocess.run(command, capture_output=True, timeout=timeout + 15, cwd=workdir, check=False)
+    elapsed = time.monotonic() - started
+    expected = calls / rate
+    on_time = elapsed <= expected * 1.15 + 1.5
+    detail = f"exit {result.returncode}" + ("" if on_time else f", late ({elapsed:.1f}s for {expected:.1f}s)")
+    return Run(rate, calls, result.returncode == 0 and on_time, elapsed, detail)
+
+
+def ladder(name: str, rates: list[int], seconds: float, attempt: object) -> Run | None:
+    """Try each rate for ``seconds``; stop at the first failure. The best passing run wins."""
+    best: Run | None = None
+    for rate in rates:
+        run: Run = attempt(rate, max(100, int(rate * seconds)))  # type: ignore[operator]
+        verdict = ("ok" if run.ok else "FAILED") + f" ({run.detail})"
+        print(f"  {name}: {rate:>5}/s x {run.calls:>6} -> {run.achieved:7.0f}/s achieved, {verdict}")
+        if not run.ok:
+            break
+        best = run
+        time.sleep(1)
+    return best
+
+
+def describe(best: Run | None) -> str:
+    if best is None:
+        return "below the lowest step"
+    return f"{best.rate} (achieved {best.achieved:.0f}/s)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="shorter runs, fewer steps (a smoke test)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, database)")
+    options = parser.parse_args()
+    if not Path(SIPP).exists():
+        print(f"SIPp not found at {SIPP}: install the Debian package sip-tester", file=sys.stderr)
+        return 2
+    seconds = 2.0 if options.quick else 5.0
+    workdir = Path(tempfile.mkdtemp(prefix="pbxd-bench-"))
+    pbx_port, uas_port = free_port(), free_port()
+    url = prepare(workdir, uas_port)
+    config = write_config(workdir, url, pbx_port)
+    users = write_csv(workdir)
+    log = (workdir / "pbxd.log").open("wb")
+    pbxd = subprocess.Popen(
+        [sys.executable, "-m", "pbxd", "--config", str(config), "run"], stdout=log, stderr=log
+    )
+    uas = subprocess.Popen(
+        [SIPP, "-sn", "uas", "-i", HOST, "-p", str(uas_port), "-nostdin", "-nd", "-timeout", "900s"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=workdir,
+    )
+    target = f"{HOST}:{pbx_port}"
+    try:
+        wait_until_answering(pbx_port, time.monotonic() + 15)
+        print(f"pbxd pid {pbxd.pid} on {target}, store: SQLite file (write-through), work folder {workdir}")
+        print(f"RSS at start: {rss_mb(pbxd.pid):.1f} MB")
+
+        def register(rate: int, calls: int) -> Run:
+            return sipp(
+                [target, "-sf", str(SCENARIOS / "register.xml"), "-inf", str(users)], calls, rate, workdir, 60
+            )
+
+        def call(rate: int, calls: int) -> Run:
+            scenario = [target, "-sf", str(SCENARIOS / "uac_auth.xml"), "-inf", str(users), "-s", CALLEE]
+            return sipp(scenario, calls, rate, workdir, 60)
+
+        register_rates = [500, 1000] if options.quick else [500, 1000, 1500, 2000, 2500, 3000, 3500, 4000]
+        best_register = ladder("register", register_rates, seconds, register)
+        call_rates = [100, 200] if options.quick else [100, 200, 300, 400, 500, 600, 700, 800]
+        best_call = ladder("calls", call_rates, seconds, call)
+
+        print(f"letting transactions end ({DRAIN_SECONDS} s) before measuring memory ...")
+        time.sleep(DRAIN_SECONDS)
+        memory_rate = 200
+        first = call(memory_rate, 1000)
+        time.sleep(DRAIN_SECONDS)
+        rss_1k = rss_mb(pbxd.pid)
+        rest = [call(memory_rate, 3000) for _ in range(3)] if not options.quick else []
+        time.sleep(DRAIN_SECONDS if rest else 0)
+        rss_10k = rss_mb(pbxd.pid)
+        memory_ok = first.ok and all(r.ok for r in rest)
+
+        print()
+        print("== pbxd on loopback, SIPp 3.6.1, SQLite write-through ==")
+        print(f"authenticated registrations/s, 0 failures: {describe(best_register)}")
+        print(f"calls/s through the proxy, 0 failures:      {describe(best_call)}")
+        label = "10,000" if rest else "1,000 (quick run: no 10,000 step)"
+        print(f"RSS after 1,000 calls: {rss_1k:.1f} MB; after {label} calls: {rss_10k:.1f} MB")
+        print(f"every memory run free of failures: {memory_ok}")
+        return 0
+    finally:
+        for process in (uas, pbxd):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in (uas, pbxd):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
+        if not options.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif os.name != "nt":
+            print(f"kept {workdir}")
+
+
+if __name__ == "__main__":
+    asyncio.set_event_loop_policy(None)
+    sys.exit(main())
