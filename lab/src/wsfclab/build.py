@@ -45,7 +45,7 @@ def guid(*parts: str) -> str:
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def node_folder(node: str) -> str:
