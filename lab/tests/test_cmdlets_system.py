@@ -217,3 +217,13 @@ def test_select_gives_null_for_a_missing_property(lab: Lab) -> None:
     assert output(lab, "PBX-N1", "Get-Disk", {"Number": 0}, select=["Number", "NoSuchProperty"]) == [
         {"Number": 0, "NoSuchProperty": None}
     ]
+
+
+def test_unknown_and_unsimulated_cmdlets_fail_loudly(lab: Lab) -> None:
+    unknown = run(lab, "PBX-N1", pipeline("x", ("Get-Nonsense", {})))
+    assert unknown["error_id"] == "CommandNotFoundException"
+    unsimulated = run(lab, "PBX-N1", pipeline("x", ("Get-ClusterNode", {})))
+    assert unsimulated["error_id"] == "wsfclab.Unsupported"
+    assert "unsupported in the lab: Get-ClusterNode" in unsimulated["msg"]
+    wrong_type = run(lab, "PBX-N1", pipeline("x", ("Get-Disk", {"Number": "one"})))
+    assert wrong_type["failed"] and "-Number" in wrong_type["msg"]

@@ -26,7 +26,8 @@ from wsfclab.state import LabState
 if TYPE_CHECKING:
     from wsfclab.lab import Lab
 
-UNSUPPORTED_ID = "wsfclab.Unsupported"
+UNSUPPORTED_ID = "wsfclab.Unsupported"  # Windows could do it; the lab cannot
+LAB_ERROR_ID = "wsfclab.LabError"  # the lab refused for another reason (its message says why)
 
 
 class _PipelineFailure(Exception):
@@ -168,7 +169,8 @@ def _run_steps(
         except CmdletError as exc:
             raise _PipelineFailure(index, spec.name, exc.message, exc.error_id) from exc
         except LabError as exc:
-            raise _PipelineFailure(index, spec.name, str(exc), UNSUPPORTED_ID) from exc
+            error_id = UNSUPPORTED_ID if "unsupported in the lab" in str(exc) else LAB_ERROR_ID
+            raise _PipelineFailure(index, spec.name, str(exc), error_id) from exc
     return objects
 
 
