@@ -130,9 +130,6 @@ class World:
     directory: DirectorySpec | None
     digest: str = field(default="")  # sha256 of the file text: tells a changed world from the same one
 
-    def node(self, name: str) -> NodeSpec:
-        return next(n for n in self.nodes if n.name == name.upper())
-
 
 def load_world(path: Path) -> World:
     """Read and validate a world file; raises WorldError naming the key, the value and what is expected."""

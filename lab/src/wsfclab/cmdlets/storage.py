@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from wsfclab.build import GPT_BASIC, add_view, guid
+from wsfclab.build import GPT_BASIC, GPT_MSR, add_view, guid
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet, filter_by, not_found, storage_error
 from wsfclab.state import DiskState, DiskView, LabState, Partition, StoragePool, VirtualDisk, Volume
 from wsfclab.world import stable_hex
@@ -22,10 +22,8 @@ GPT_MSR_OFFSET = 17408  # Initialize-Disk puts the Microsoft Reserved partition 
 GPT_MSR_SIZE = 16 * MB - GPT_MSR_OFFSET
 ALIGNMENT = MB
 TAIL = MB  # space Windows leaves unallocated at the end of a disk
-GPT_MSR_TYPE = "{e3c9e316-0b5c-4db8-817d-f92df00215ae}"
 POOL_METADATA = 256 * MB  # Storage Spaces keeps metadata on every pool member
 SLAB = 256 * MB  # Storage Spaces allocates in 256 MB slabs
-STORAGE_NS = "ROOT/Microsoft/Windows/Storage"
 
 
 # -- disks --------------------------------------------------------------------------------
@@ -192,7 +190,7 @@ def _set_style(disk: DiskState, style: str) -> None:
         disk.signature = None
         disk.partitions = [
             Partition(
-                1, GPT_MSR_OFFSET, GPT_MSR_SIZE, guid(disk.key, "msr"), GPT_MSR_TYPE, "Reserved", None, ""
+                1, GPT_MSR_OFFSET, GPT_MSR_SIZE, guid(disk.key, "msr"), GPT_MSR, "Reserved", None, ""
             )
         ]
     else:
