@@ -30,7 +30,12 @@ def test_baresip_registers_and_unregisters(pbxes: PbxFactory, tmp_path: Path) ->
         [BARESIP, "-f", str(config), "-t", "4"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
-        wait_until(lambda: any(aor == "100" for aor, *_ in pbx.bindings()), 5, "baresip's registration")
+        try:
+            wait_until(lambda: any(aor == "100" for aor, *_ in pbx.bindings()), 5, "baresip's registration")
+        except AssertionError:
+            phone.kill()
+            output, _ = phone.communicate(timeout=10)
+            raise AssertionError(f"baresip did not register; its output:\n{output}") from None
         [(_, contact, source, user_agent)] = pbx.bindings()
         assert source == f"udp:{PHONE}:{phone_port}"
         # baresip puts an instance tag in the contact's user part ("100-0x5586...").
