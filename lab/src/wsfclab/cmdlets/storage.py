@@ -189,9 +189,7 @@ def _set_style(disk: DiskState, style: str) -> None:
         disk.guid = guid(disk.key, "disk", str(len(disk.partitions)))
         disk.signature = None
         disk.partitions = [
-            Partition(
-                1, GPT_MSR_OFFSET, GPT_MSR_SIZE, guid(disk.key, "msr"), GPT_MSR, "Reserved", None, ""
-            )
+            Partition(1, GPT_MSR_OFFSET, GPT_MSR_SIZE, guid(disk.key, "msr"), GPT_MSR, "Reserved", None, "")
         ]
     else:
         disk.signature = int(stable_hex(disk.key, "signature", length=8), 16)
