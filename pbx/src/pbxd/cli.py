@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument(
         "--dry-run", action="store_true", help="print what would be registered, change nothing"
     )
+    install.add_argument(
+        "--python", metavar="PATH", help="the python.exe that hosts the service (default: this interpreter)"
+    )
     remove_service = service.add_parser("remove", parents=[common], help="unregister the Windows service")
     remove_service.add_argument("--name", default="pbxd")
     service.add_parser("run", parents=[common], help="run as the service (started by the service controller)")

@@ -125,8 +125,11 @@ def command(action: str, config_path: Path, args: argparse.Namespace, out: TextI
         win32serviceutil.RemoveService(args.name)
         out.write(f"service {args.name} removed\n")
         return 0
+    python_exe: str | None = args.python or (sys.executable if sys.platform == "win32" else None)
+    if python_exe is None:
+        raise ValueError("--python: needed outside Windows; the python.exe that will host the service")
     plan = plan_service(
-        python_exe=sys.executable if sys.platform == "win32" else ntpath.join("C:\\Python", "python.exe"),
+        python_exe=python_exe,
         config_path=str(config_path),
         name=args.name,
         host=args.host,

@@ -66,14 +66,17 @@ def test_cli_dry_run_and_refusal_on_linux_without_pywin32(tmp_path: Path) -> Non
     probe = f"""
 import io, json, sys
 from pbxd.cli import main
+config, python = {str(config)!r}, {PYTHON!r}
 out, err = io.StringIO(), io.StringIO()
-dry = main(["service", "install", "--dry-run", "--config", {str(config)!r}], stdout=out, stderr=err)
-real = main(["service", "install", "--config", {str(config)!r}], stdout=io.StringIO(), stderr=err)
+install = ["service", "install", "--config", config]
+dry = main([*install, "--dry-run", "--python", python], stdout=out, stderr=err)
+no_python = main(["service", "install", "--dry-run", "--config", config], stdout=io.StringIO(), stderr=err)
+real = main(["service", "install", "--python", python, "--config", config], stdout=io.StringIO(), stderr=err)
 import pbxd.winservice, pbxd.runner, pbxd.server, pbxd.store.sqlite
 pywin32 = ("win32serviceutil", "win32service", "win32event", "servicemanager", "pywintypes", "win32api")
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in pywin32)
-print(json.dumps({{"dry": dry, "real": real, "plan": json.loads(out.getvalue()), "err": err.getvalue(),
-                  "loaded": loaded}}))
+print(json.dumps({{"dry": dry, "no_python": no_python, "real": real, "plan": json.loads(out.getvalue()),
+                  "err": err.getvalue(), "loaded": loaded}}))
 """
     result = subprocess.run(
         [sys.executable, "-c", probe], check=True, capture_output=True, text=True, timeout=30
@@ -82,6 +85,8 @@ print(json.dumps({{"dry": dry, "real": real, "plan": json.loads(out.getvalue()),
     assert found["loaded"] == []
     assert found["dry"] == 0 and found["plan"]["changed"] is False
     assert found["plan"]["config_path"] == str(config)
+    assert found["plan"]["image_path"] == "D:\\PBX\\python\\pythonservice.exe"
+    assert found["no_python"] == 1 and "--python: needed outside Windows" in found["err"]
     assert found["real"] == 1 and "needs Windows (pywin32)" in found["err"]
 
 
