@@ -206,3 +206,24 @@ def test_a_node_outside_the_lun_masking_sees_no_target(tmp_path: Any, two_node_w
     change(masked, "PBX-N2", ("Start-Service", {"Name": "MSiSCSI"}))
     change(masked, "PBX-N2", ("New-IscsiTargetPortal", {"TargetPortalAddress": PORTAL}))
     assert output(masked, "PBX-N2", "Get-IscsiTarget") == []
+
+
+def test_a_multipath_login_may_add_a_second_session(lab: Lab) -> None:
+    connect_iscsi(lab, "PBX-N1", PORTAL)
+    second = change(
+        lab,
+        "PBX-N1",
+        (
+            "Connect-IscsiTarget",
+            {"NodeAddress": "iqn.1991-05.com.microsoft:san1-pbx-target", "IsMultipathEnabled": True},
+        ),
+    )
+    assert "failed" not in second, second
+    assert len(output(lab, "PBX-N1", "Get-IscsiSession")) == 2
+    assert len(output(lab, "PBX-N1", "Get-Disk")) == 3  # the LUNs do not appear twice
+
+
+def test_a_wildcard_that_matches_nothing_is_not_an_error(lab: Lab) -> None:
+    assert output(lab, "PBX-N1", "Get-Disk", {"FriendlyName": "NetApp*"}) == []
+    missing = run(lab, "PBX-N1", pipeline("d", ("Get-Disk", {"FriendlyName": "NetApp LUN"})))
+    assert missing["error_id"] == "CmdletizationQuery_NotFound_FriendlyName,Get-Disk"

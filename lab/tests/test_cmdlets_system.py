@@ -227,3 +227,16 @@ def test_unknown_and_unsimulated_cmdlets_fail_loudly(lab: Lab) -> None:
     assert "unsupported in the lab: Get-ClusterNode" in unsimulated["msg"]
     wrong_type = run(lab, "PBX-N1", pipeline("x", ("Get-Disk", {"Number": "one"})))
     assert wrong_type["failed"] and "-Number" in wrong_type["msg"]
+
+
+def test_set_service_status_starts_and_stops(lab: Lab) -> None:
+    change(lab, "PBX-N1", ("Set-Service", {"Name": "MSiSCSI", "Status": "Running"}))
+    assert output(lab, "PBX-N1", "Get-Service", {"Name": "MSiSCSI"})[0]["Status"] == "Running"
+    stopped = run(
+        lab,
+        "PBX-N1",
+        pipeline(
+            "s", ("Set-Service", {"Name": "MSiSCSI", "Status": "Stopped", "PassThru": True}), changes=True
+        ),
+    )
+    assert stopped["results"][0]["output"][0]["Status"] == "Stopped"
