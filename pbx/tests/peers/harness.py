@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 SIPP = "/usr/bin/sipp"
 BARESIP = "/usr/bin/baresip"
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -58,6 +60,8 @@ class Pbx:
     folder: Path
     trunks: str = ""
     extra_sip: str = ""
+    # None: a SQLite file in the folder.
+    database_url: str | None = None
     process: subprocess.Popen[bytes] | None = None
     runs: int = 0
 
@@ -84,7 +88,7 @@ domain = "{self.name}.{REALM}"
 {self.extra_sip}
 
 [database]
-url = "sqlite:///pbx.db"
+url = "{self.database_url or "sqlite:///pbx.db"}"
 
 [log]
 level = "DEBUG"
@@ -146,14 +150,15 @@ file = "pbxd.log"
         return self.log.read_text(encoding="utf-8") if self.log.exists() else "(no log)"
 
     def bindings(self) -> list[tuple[str, str, str, str]]:
-        """(aor, contact, source, user_agent) of every stored registration."""
+        """(aor, contact, source, user_agent) of every stored registration, read directly."""
+        query = "SELECT aor, contact, source, user_agent FROM bindings ORDER BY aor"
+        if self.database_url is not None:
+            with psycopg.connect(self.database_url) as pg:
+                return [tuple(row) for row in pg.execute(query).fetchall()]
         if not self.database.exists():
             return []
         with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as conn:
-            rows = conn.execute(
-                "SELECT aor, contact, source, user_agent FROM bindings ORDER BY aor"
-            ).fetchall()
-        return [tuple(row) for row in rows]
+            return [tuple(row) for row in conn.execute(query).fetchall()]
 
     def calls(self) -> list[dict[str, Any]]:
         result = self.cli("calls", "list", "--json")
@@ -168,9 +173,16 @@ class PbxFactory:
     created: list[Pbx] = field(default_factory=list)
 
     def __call__(
-        self, name: str, host: str, *, port: int | None = None, trunks: str = "", extra_sip: str = ""
+        self,
+        name: str,
+        host: str,
+        *,
+        port: int | None = None,
+        trunks: str = "",
+        extra_sip: str = "",
+        database_url: str | None = None,
     ) -> Pbx:
-        pbx = Pbx(name, host, port or free_port(host), self.base / name, trunks, extra_sip)
+        pbx = Pbx(name, host, port or free_port(host), self.base / name, trunks, extra_sip, database_url)
         pbx.write_config()
         migrated = pbx.cli("db", "migrate")
         assert migrated.returncode == 0, migrated.stderr

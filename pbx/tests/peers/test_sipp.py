@@ -159,9 +159,13 @@ def test_call_across_a_trunk_between_two_pbxd(pbxes: PbxFactory, sipp: Sipp) -> 
     assert (at_b["callee"], at_b["route"], at_b["disposition"]) == ("200", "local", "answered")
 
 
-def test_registration_survives_a_pbxd_restart(pbxes: PbxFactory, sipp: Sipp) -> None:
-    """What a cluster failover does to pbxd: a new process on the same database file."""
-    pbx = pbxes("a", PBX_A)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_registration_survives_a_pbxd_restart(
+    pbxes: PbxFactory, sipp: Sipp, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """What a cluster failover does to pbxd: a new process on the same database."""
+    url = None if backend == "sqlite" else request.getfixturevalue("postgres_server").create_database()
+    pbx = pbxes("a", PBX_A, database_url=url)
     pbx.add_extension("100", "secret-100")
     pbx.add_extension("101", "secret-101")
     pbx.start()
