@@ -128,7 +128,8 @@ def test_import_adds_all_or_nothing(pbxd: Pbxd, tmp_path: Path) -> None:
 
     bad = tmp_path / "bad.csv"
     bad.write_text(
-        "number,display_name,password\n102,Carol,secret-carol\n1 03,Dan,secret-dan\n104,Eve,\n102,Again,secret-again\n",
+        "number,display_name,password\n102,Carol,secret-carol\n1 03,Dan,secret-dan\n"
+        "104,Eve,\n102,Again,secret-again\n",
         encoding="utf-8",
     )
     refused = pbxd("extension", "import", str(bad))
