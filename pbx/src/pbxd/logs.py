@@ -45,13 +45,17 @@ class RedactingFilter(logging.Filter):
 
 
 def setup_logging(settings: LogSettings, *, console: TextIO | None = None) -> None:
-    """Replace the root logger's handlers: console (stderr by default) and, if configured, a
-    file rotated at 10 MB with 5 old files kept."""
+    """Replace the root logger's handlers: console (stderr by default, if there is one) and,
+    if configured, a file rotated at 10 MB with 5 old files kept."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
-    handlers: list[logging.Handler] = [logging.StreamHandler(console or sys.stderr)]
+    handlers: list[logging.Handler] = []
+    stream = console or sys.stderr
+    # A Windows service hosted by pythonservice.exe has no console: sys.stderr is None there.
+    if stream is not None:
+        handlers.append(logging.StreamHandler(stream))
     if settings.file is not None:
         settings.file.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(

@@ -62,3 +62,13 @@ def test_setting_up_twice_does_not_duplicate_lines(tmp_path: Path) -> None:
     setup_logging(LogSettings(level="INFO"), console=console)
     logging.getLogger("pbxd.test").info("once")
     assert console.getvalue().count("once") == 1
+
+
+def test_no_console_handler_without_a_console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under pythonservice.exe sys.stderr is None; the file still gets every line."""
+    monkeypatch.setattr("sys.stderr", None)
+    log_file = tmp_path / "pbxd.log"
+    setup_logging(LogSettings(level="INFO", file=log_file))
+    assert [type(h).__name__ for h in logging.getLogger().handlers] == ["RotatingFileHandler"]
+    logging.getLogger("pbxd.test").info("written")
+    assert "written" in log_file.read_text()
