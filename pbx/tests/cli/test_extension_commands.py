@@ -177,3 +177,12 @@ def test_db_migrate_reports_what_it_applied(tmp_path: Path) -> None:
     database = open_database(f"sqlite:///{tmp_path / 'pbx.db'}", migrate=False)
     assert database.schema_version() == first.json["version"]
     database.close()
+
+
+def test_every_command_refuses_a_database_from_a_newer_pbxd(pbxd: Pbxd) -> None:
+    with sqlite3.connect(pbxd.database) as conn:
+        conn.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (999, 'future', 'x')")
+    for argv in (("db", "migrate"), ("extension", "list"), ("calls", "list")):
+        result = pbxd(*argv, "--json")
+        assert result.code == 1, argv
+        assert "schema is at version 999" in result.json["error"] and "newer pbxd" in result.json["error"]

@@ -72,11 +72,12 @@ install = ["service", "install", "--config", config]
 dry = main([*install, "--dry-run", "--python", python], stdout=out, stderr=err)
 no_python = main(["service", "install", "--dry-run", "--config", config], stdout=io.StringIO(), stderr=err)
 real = main(["service", "install", "--python", python, "--config", config], stdout=io.StringIO(), stderr=err)
+remove = main(["service", "remove", "--config", config], stdout=io.StringIO(), stderr=err)
 import pbxd.winservice, pbxd.runner, pbxd.server, pbxd.store.sqlite
 pywin32 = ("win32serviceutil", "win32service", "win32event", "servicemanager", "pywintypes", "win32api")
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in pywin32)
-print(json.dumps({{"dry": dry, "no_python": no_python, "real": real, "plan": json.loads(out.getvalue()),
-                  "err": err.getvalue(), "loaded": loaded}}))
+print(json.dumps({{"dry": dry, "no_python": no_python, "real": real, "remove": remove,
+                  "plan": json.loads(out.getvalue()), "err": err.getvalue(), "loaded": loaded}}))
 """
     result = subprocess.run(
         [sys.executable, "-c", probe], check=True, capture_output=True, text=True, timeout=30
@@ -87,7 +88,8 @@ print(json.dumps({{"dry": dry, "no_python": no_python, "real": real, "plan": jso
     assert found["plan"]["config_path"] == str(config)
     assert found["plan"]["image_path"] == "D:\\PBX\\python\\pythonservice.exe"
     assert found["no_python"] == 1 and "--python: needed outside Windows" in found["err"]
-    assert found["real"] == 1 and "needs Windows (pywin32)" in found["err"]
+    assert found["real"] == 1 and "`pbxd service install` needs Windows (pywin32)" in found["err"]
+    assert found["remove"] == 1 and "`pbxd service remove` needs Windows (pywin32)" in found["err"]
 
 
 def test_service_run_outside_windows_runs_in_the_foreground(tmp_path: Path) -> None:
