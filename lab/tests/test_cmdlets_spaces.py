@@ -4,34 +4,79 @@ from __future__ import annotations
 
 from typing import Any
 
-from wsfclab.cmdlets.base import REGISTRY, Call, CimObject
 from wsfclab.lab import Lab
 from wsfclab.manifest import load_manifest
 from wsfclab.testing import change, output, pipeline, run
 
 
-def _new_pool(lab: Lab, count: int, name: str = "PbxPool") -> list[CimObject]:
-    """New-StoragePool -PhysicalDisks takes objects, which only a caller inside the lab can hand over."""
-    with lab.session() as state:
-        node = state.nodes["SAS-N1"]
-        disks = REGISTRY["get-physicaldisk"].handler(
-            Call(lab, state, node, "Get-PhysicalDisk", "ByUniqueId", {"CanPool": True})
-        )
-        params: dict[str, Any] = {
-            "StorageSubSystemFriendlyName": "Windows Storage*",
-            "FriendlyName": name,
-            "PhysicalDisks": disks[:count],
-        }
-        return REGISTRY["new-storagepool"].handler(
-            Call(lab, state, node, "New-StoragePool", "ByFriendlyName", params)
-        )
+def _new_pool(lab: Lab, count: int, name: str = "PbxPool") -> list[dict[str, Any]]:
+    """Pools the first ``count`` poolable disks, handing them over as the executor does: by reference."""
+    result = run(
+        lab,
+        "SAS-N1",
+        pipeline(
+            "poolable",
+            ("Get-PhysicalDisk", {"CanPool": True}),
+            ("Select-Object", {"First": count}),
+        ),
+        pipeline(
+            "pool",
+            (
+                "New-StoragePool",
+                {
+                    "StorageSubSystemFriendlyName": "Windows Storage*",
+                    "FriendlyName": name,
+                    "PhysicalDisks": {"output_of": "poolable"},
+                },
+            ),
+            changes=True,
+            select=["FriendlyName", "IsPrimordial"],
+        ),
+    )
+    assert "failed" not in result, result
+    return result["results"][1]["output"]  # type: ignore[no-any-return]
+
+
+def test_a_reference_to_a_pipeline_that_has_not_run_fails_clearly(sas_lab: Lab) -> None:
+    result = run(
+        sas_lab,
+        "SAS-N1",
+        pipeline(
+            "pool",
+            (
+                "New-StoragePool",
+                {
+                    "StorageSubSystemFriendlyName": "Windows Storage*",
+                    "FriendlyName": "P",
+                    "PhysicalDisks": {"output_of": "later"},
+                },
+            ),
+            changes=True,
+        ),
+        pipeline("later", ("Get-PhysicalDisk", {"CanPool": True})),
+    )
+    assert result["failed"]
+    assert "refers to the output of 'later', which is not an earlier pipeline" in result["msg"]
+    assert output(sas_lab, "SAS-N1", "Get-StoragePool", {"IsPrimordial": False}) == []
+
+
+def test_references_never_reach_script_block_parameters(sas_lab: Lab) -> None:
+    result = run(
+        sas_lab,
+        "SAS-N1",
+        pipeline("disks", ("Get-PhysicalDisk", {})),
+        pipeline(
+            "filter", ("Get-PhysicalDisk", {}), ("Where-Object", {"FilterScript": {"output_of": "disks"}})
+        ),
+    )
+    assert result["failed"] and "cannot be written as a value" in result["msg"]
 
 
 def test_shared_sas_disks_can_be_pooled_on_every_node(sas_lab: Lab) -> None:
     for node in ("SAS-N1", "SAS-N2", "SAS-N3"):
         assert len(output(sas_lab, node, "Get-PhysicalDisk", {"CanPool": True})) == 4
     (pool,) = _new_pool(sas_lab, 4)
-    assert pool.props["FriendlyName"] == "PbxPool" and not pool.props["IsPrimordial"]
+    assert pool == {"FriendlyName": "PbxPool", "IsPrimordial": False}
     assert output(sas_lab, "SAS-N2", "Get-StoragePool", {"IsPrimordial": False}, select=["FriendlyName"]) == [
         {"FriendlyName": "PbxPool"}
     ]

@@ -133,7 +133,7 @@ def test_results_keep_completed_pipelines_and_stop_at_the_first_error(lab: Lab) 
         pipeline("second", ("Get-Disk", {"Numbr": 0})),
         pipeline("never", ("Get-Disk", {})),
     )
-    assert result["results"] == [{"name": "first", "output": [{"Number": 0}]}]
+    assert result["results"] == [{"name": "first", "output": [{"Number": 0}], "warnings": []}]
     assert result["step"] == 1 and result["error_id"] == "NamedParameterNotFound,Get-Disk"
 
 

@@ -76,6 +76,8 @@ function ConvertTo-SafeObject {
 }
 
 $module.Result.results = @()
+# The raw output objects of each pipeline that ran, for parameters given as @{ output_of = 'name' }.
+$outputs = @{}
 
 # Check mode must not change the host: refuse before anything runs.
 foreach ($pipeline in $module.Params.pipelines) {
@@ -97,7 +99,16 @@ foreach ($pipeline in $module.Params.pipelines) {
             # Only cmdlets and functions: never an application, a script file or an alias.
             $command = Get-Command -Name $step.cmdlet -CommandType Cmdlet, Function -ErrorAction Stop
             $parameters = @{}
-            foreach ($entry in $step.parameters.GetEnumerator()) { $parameters[$entry.Key] = $entry.Value }
+            foreach ($entry in $step.parameters.GetEnumerator()) {
+                $value = $entry.Value
+                if ($value -is [System.Collections.IDictionary] -and $value.Contains('output_of')) {
+                    if (-not $outputs.ContainsKey($value.output_of)) {
+                        throw "parameter -$($entry.Key) refers to the output of '$($value.output_of)', which is not an earlier pipeline of this call"
+                    }
+                    $value = $outputs[$value.output_of]
+                }
+                $parameters[$entry.Key] = $value
+            }
             $stepWarnings = $null
             if ($index -eq 0) {
                 $output = @(& $command @parameters -ErrorAction Stop -WarningVariable stepWarnings 3>$null)
@@ -113,6 +124,7 @@ foreach ($pipeline in $module.Params.pipelines) {
         }
     }
     if ($pipeline.changes) { $module.Result.changed = $true }
+    $outputs[$pipeline.name] = $output
     $converted = @(foreach ($object in $output) {
             ConvertTo-SafeObject -Object $object -Select $pipeline.select -Depth $pipeline.depth
         })

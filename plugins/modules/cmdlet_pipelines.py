@@ -70,6 +70,9 @@ options:
               - The parameters of the cmdlet, by name without the leading dash.
               - Values are strings, integers, booleans, or lists of strings or of integers. A switch
                 parameter is given as V(true).
+              - "A parameter that takes objects is given as C({output_of: <name>}): the output
+                objects of the earlier pipeline called C(<name>) in the same call, as they are on the
+                host, for example the physical disks for C(New-StoragePool -PhysicalDisks)."
             type: dict
             default: {}
 attributes:
@@ -119,6 +122,25 @@ EXAMPLES = r"""
           - cmdlet: Set-Disk
             parameters:
               IsOffline: false
+
+- name: Pool the disks that can be pooled
+  pbxops.wsfc.cmdlet_pipelines:
+    pipelines:
+      - name: poolable disks
+        steps:
+          - cmdlet: Get-PhysicalDisk
+            parameters:
+              CanPool: true
+      - name: create pool
+        changes: true
+        select: [FriendlyName, OperationalStatus]
+        steps:
+          - cmdlet: New-StoragePool
+            parameters:
+              FriendlyName: PBX
+              StorageSubSystemFriendlyName: Windows Storage*
+              PhysicalDisks:
+                output_of: poolable disks
 """
 
 RETURN = r"""

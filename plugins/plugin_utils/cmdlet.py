@@ -9,7 +9,9 @@ parameters into the cmdlet it looks up by name.
 
 Values are plain data: ``str``, ``int``, ``bool`` (for ``[bool]`` parameters), ``SWITCH`` (a
 present switch; leave a switch out to turn it off), and tuples of ``str`` or ``int`` for list
-parameters (``String[]``, ``StringCollection``, ``UInt32[]``).
+parameters (``String[]``, ``StringCollection``, ``UInt32[]``). A parameter that takes objects
+(``New-StoragePool -PhysicalDisks``) gets ``OutputOf("name")``: the output objects of an earlier
+pipeline of the same round trip, as they are on the host.
 """
 
 from __future__ import annotations
@@ -36,7 +38,15 @@ class Switch:
 
 SWITCH = Switch()
 
-ParameterValue = Union[str, int, bool, Switch, tuple[str, ...], tuple[int, ...]]
+
+@dataclass(frozen=True)
+class OutputOf:
+    """The output objects of the earlier pipeline called ``pipeline``, passed as a parameter value."""
+
+    pipeline: str
+
+
+ParameterValue = Union[str, int, bool, Switch, OutputOf, tuple[str, ...], tuple[int, ...]]
 
 # Verb-Noun, as every cmdlet we may call is named; anything else (paths, script text, aliases
 # with punctuation) is refused before it reaches the host.
@@ -50,7 +60,9 @@ class CmdletModelError(ValueError):
 
 
 def _check_value(cmdlet: str, name: str, value: object) -> None:
-    if isinstance(value, Switch | bool | str) or (isinstance(value, int) and not isinstance(value, bool)):
+    if isinstance(value, Switch | OutputOf | bool | str) or (
+        isinstance(value, int) and not isinstance(value, bool)
+    ):
         return
     if isinstance(value, tuple) and value:
         if all(isinstance(v, str) for v in value):
@@ -59,7 +71,7 @@ def _check_value(cmdlet: str, name: str, value: object) -> None:
             return
     raise CmdletModelError(
         f"{cmdlet} -{name}: {value!r} is not a parameter value; expected str, int, bool, SWITCH, "
-        "or a non-empty tuple of str or of int"
+        "OutputOf, or a non-empty tuple of str or of int"
     )
 
 
@@ -86,6 +98,8 @@ class Step:
         for name, value in self.parameters.items():
             if isinstance(value, Switch):
                 parameters[name] = True
+            elif isinstance(value, OutputOf):
+                parameters[name] = {"output_of": value.pipeline}
             elif isinstance(value, tuple):
                 parameters[name] = list(value)
             else:
@@ -118,6 +132,12 @@ class Pipeline:
                 raise CmdletModelError(f"pipeline {self.name!r}: {prop!r} is not a property name")
         if not 0 <= self.depth <= 5:
             raise CmdletModelError(f"pipeline {self.name!r}: depth {self.depth} is not between 0 and 5")
+
+    def references(self) -> list[str]:
+        """The names of the earlier pipelines whose output this one takes as parameter values."""
+        return [
+            v.pipeline for step in self.steps for v in step.parameters.values() if isinstance(v, OutputOf)
+        ]
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {

@@ -101,6 +101,13 @@ class PipelineAction(ActionBase):
         names = [p.name for p in pipelines]
         if len(set(names)) != len(names):
             raise AnsibleActionFail(f"pipeline names must be unique within a round trip: {names}")
+        for position, pipeline in enumerate(pipelines):
+            for reference in pipeline.references():
+                if reference not in names[:position]:
+                    raise AnsibleActionFail(
+                        f"pipeline {pipeline.name!r} uses the output of {reference!r}, "
+                        "which is not an earlier pipeline of the same round trip"
+                    )
         self._round_trips += 1
         response = self._execute_module(
             module_name=EXECUTOR,

@@ -6,6 +6,7 @@ import pytest
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.cmdlet import (
     SWITCH,
     CmdletModelError,
+    OutputOf,
     Pipeline,
     Step,
     change,
@@ -80,3 +81,19 @@ def test_pipeline_needs_a_name_steps_and_property_names() -> None:
         read("x", Step("Get-Disk"), select=("Number; rm",))
     with pytest.raises(CmdletModelError, match="depth 9"):
         read("x", Step("Get-Disk"), depth=9)
+
+
+def test_output_of_an_earlier_pipeline_travels_as_a_reference() -> None:
+    pool = change(
+        "pool",
+        Step(
+            "New-StoragePool",
+            {
+                "FriendlyName": "PBX",
+                "StorageSubSystemFriendlyName": "Windows Storage*",
+                "PhysicalDisks": OutputOf("disks"),
+            },
+        ),
+    )
+    assert pool.to_wire()["steps"][0]["parameters"]["PhysicalDisks"] == {"output_of": "disks"}
+    assert pool.references() == ["disks"]

@@ -8,7 +8,7 @@ from unittest.mock import MagicMock
 
 import pytest
 from ansible.errors import AnsibleActionFail
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.cmdlet import SWITCH, Step, change, read
+from ansible_collections.pbxops.wsfc.plugins.plugin_utils.cmdlet import SWITCH, OutputOf, Step, change, read
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.pipeline_action import (
     Observed,
     PipelineAction,
@@ -193,3 +193,17 @@ def test_duplicate_pipeline_names_in_one_round_trip_are_refused() -> None:
 
     with pytest.raises(AnsibleActionFail, match="unique"):
         make_action(Twice, {"names": ["A"]}, FakeWindows(Host().handlers())).run(task_vars={})
+
+
+def test_a_reference_must_point_at_an_earlier_pipeline_of_the_same_round_trip() -> None:
+    class Backwards(FeatureAction):
+        def read_pipelines(self, args: Mapping[str, Any]) -> list:
+            return [
+                read("pool", Step("Get-StoragePool", {"PhysicalDisk": OutputOf("disks")})),
+                read("disks", Step("Get-PhysicalDisk")),
+            ]
+
+    fake = FakeWindows(Host().handlers())
+    with pytest.raises(AnsibleActionFail, match="'disks', which is not an earlier pipeline"):
+        make_action(Backwards, {"names": ["A"]}, fake).run(task_vars={})
+    assert fake.calls == []

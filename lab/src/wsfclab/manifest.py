@@ -72,13 +72,26 @@ def _is_scalar(value: object) -> bool:
 
 def _fits(spec: ParameterSpec, value: object) -> bool:
     """An integer that the parameter's type holds (unsigned types take no negative numbers)."""
-    unsigned = spec.type.rsplit(".", 1)[-1].startswith(("UInt", "Byte"))
+    unsigned = _short_type(spec.type).startswith(("UInt", "Byte"))
     return isinstance(value, int) and not isinstance(value, bool) and (value >= 0 or not unsigned)
 
 
 def _one_or_list(value: object, accepts: Callable[[object], bool]) -> bool:
     items = value if isinstance(value, list) else [value]
     return bool(items) and all(accepts(v) for v in items)
+
+
+# Object types an earlier pipeline's output can be passed as (never script blocks or credentials).
+_REFERENCE_TYPES = {"CimInstance", "ServiceController"}
+
+
+def _short_type(doc_type: str) -> str:
+    return doc_type.rsplit(".", 1)[-1]
+
+
+def is_output_reference(value: object) -> bool:
+    """``{"output_of": "name"}``: the output objects of an earlier pipeline, for object parameters."""
+    return isinstance(value, Mapping) and list(value) == ["output_of"] and isinstance(value["output_of"], str)
 
 
 def _value_problem(spec: ParameterSpec, value: object) -> str | None:
@@ -121,9 +134,12 @@ def _value_problem(spec: ParameterSpec, value: object) -> str | None:
     if kind == "value":
         items = value if isinstance(value, list) else [value]
         return None if all(_is_scalar(v) for v in items) else "expected a plain value or a list of them"
+    if is_output_reference(value) and _short_type(spec.type).rstrip("[]") in _REFERENCE_TYPES:
+        return None
     return (
         f"a {spec.type} cannot be written as a value (script blocks, credentials and CIM objects never "
-        "travel as values; objects reach a step on the pipeline from the step before)"
+        "travel as values; objects reach a step on the pipeline from the step before, or as "
+        "{output_of: <name>} from an earlier pipeline)"
     )
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from wsfclab.cmdlets import iscsi, network, services, storage, system, utility  # noqa: F401
 from wsfclab.cmdlets.base import REGISTRY, Call, CimObject, CmdletDef, CmdletError
 from wsfclab.errors import LabError
-from wsfclab.manifest import CmdletCallError, CmdletSpec, load_manifest
+from wsfclab.manifest import CmdletCallError, CmdletSpec, is_output_reference, load_manifest
 from wsfclab.state import LabState
 
 if TYPE_CHECKING:
@@ -61,12 +61,13 @@ def run_pipelines(
     if not host.running:
         raise LabError(f"node {host.name} is not running; start it with `wsfclab node start {host.name}`")
     results: list[dict[str, Any]] = []
+    outputs: dict[str, list[CimObject]] = {}  # for parameters given as {"output_of": name}
     changed = False
     for pipeline in pipelines:
         name = pipeline["name"]
         changes = bool(pipeline.get("changes", False))
         try:
-            objects = _run_steps(lab, state, host.name, pipeline, changes)
+            objects = _run_steps(lab, state, host.name, pipeline, changes, outputs=outputs)
         except _PipelineFailure as failure:
             changed = changed or (changes and failure.step > 1)
             return {
@@ -83,7 +84,8 @@ def run_pipelines(
         changed = changed or changes
         select = pipeline.get("select")
         depth = int(pipeline.get("depth", 2))
-        results.append({"name": name, "output": [render(o, select, depth) for o in objects]})
+        outputs[name] = objects
+        results.append({"name": name, "output": [render(o, select, depth) for o in objects], "warnings": []})
     return {"changed": changed, "results": results}
 
 
@@ -116,7 +118,13 @@ def _shape_problem(pipelines: object) -> str | None:
 
 
 def _run_steps(
-    lab: Lab, state: LabState, node: str, pipeline: Mapping[str, Any], changes: bool
+    lab: Lab,
+    state: LabState,
+    node: str,
+    pipeline: Mapping[str, Any],
+    changes: bool,
+    *,
+    outputs: Mapping[str, list[CimObject]],
 ) -> list[CimObject]:
     manifest = load_manifest()
     objects: list[CimObject] = []
@@ -126,7 +134,10 @@ def _run_steps(
         piped = index > 1
         try:
             spec = manifest.cmdlet(name)
-            params = {manifest.canonical_name(spec.name, k): v for k, v in raw.items()}
+            params = {
+                manifest.canonical_name(spec.name, k): _dereference(k, v, outputs, index, name)
+                for k, v in raw.items()
+            }
             definition = REGISTRY.get(spec.name.lower())
             try:
                 parameter_set = manifest.validate(name, raw, pipeline_input=piped)
@@ -172,6 +183,23 @@ def _run_steps(
             error_id = UNSUPPORTED_ID if "unsupported in the lab" in str(exc) else LAB_ERROR_ID
             raise _PipelineFailure(index, spec.name, str(exc), error_id) from exc
     return objects
+
+
+def _dereference(
+    parameter: str, value: Any, outputs: Mapping[str, list[CimObject]], step: int, cmdlet: str
+) -> Any:
+    """A value, or for ``{"output_of": name}`` the output objects of that earlier pipeline."""
+    if not is_output_reference(value):
+        return value
+    if value["output_of"] not in outputs:
+        raise _PipelineFailure(
+            step,
+            cmdlet,
+            f"parameter -{parameter} refers to the output of '{value['output_of']}', "
+            "which is not an earlier pipeline of this call",
+            "RuntimeException",
+        )
+    return list(outputs[value["output_of"]])
 
 
 def _set_for_input(
