@@ -164,6 +164,8 @@ def _configure(
         }
     )
     after["name"] = service.name if service is not None else params["name"]
+    if service is None:
+        after["state"] = "stopped"  # what New-Service leaves; the real module would call .Replace on $null
 
     def setting(key: str, current: Any, wanted: Any, apply: Any) -> None:
         if wanted is None:
