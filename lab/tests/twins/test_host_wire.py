@@ -104,7 +104,9 @@ def test_win_reboot_reboots_the_node_through_its_raw_commands(lab: Lab) -> None:
     with lab.session() as state:
         before = state.nodes["PBX-N1"].boot_time
         other = state.nodes["PBX-N2"].boot_time
-    result = _reboot.reboot_host("ansible.windows.win_reboot", _LabConnection(NodeHost(lab, "PBX-N1")))
+    result = _reboot.reboot_host(
+        "ansible.windows.win_reboot", _LabConnection(NodeHost(lab, "PBX-N1")), reboot_timeout=20
+    )
     assert result["rebooted"] and result["changed"] and not result["failed"], result
     with lab.session() as state:
         assert state.nodes["PBX-N1"].boot_time != before
