@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -217,5 +218,67 @@ def test_check_mode_changes_nothing(tmp_path: Path) -> None:
         assert snapshot(state_dir) == before
         service = task_results(document, "The echo service is registered and running")["PBX-N1"]
         assert service["changed"]
+    finally:
+        stop_lab(state_dir)
+
+
+# The playbook under the older ansible-core minors the lab supports, each in its contract venv
+# (scripts/contract-venvs.sh): those cores take the Windows path from the connection's
+# always_pipeline_modules / has_native_async, and send the 2.20-and-older shell snippets.
+OLDER_CORES = {"2.19": 5219, "2.20": 5220}  # minor -> a port of its own for the echo service
+RECAP = re.compile(
+    r"^(?P<host>PBX-N\d)\s*: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
+    r"unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)",
+    re.MULTILINE,
+)
+
+
+def run_with_core(minor: str, state_dir: Path, port: int) -> dict[str, dict[str, int]]:
+    venv = REPO / ".venvs" / f"core-{minor}"
+    assert (venv / "bin" / "ansible-playbook").exists(), f"no {venv}: run scripts/contract-venvs.sh {minor}"
+    environment = {
+        **os.environ,
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "ANSIBLE_CONFIG": str(HERE / "ansible.cfg"),
+        # this checkout as pbxops.wsfc, and the main venv's ansible.windows (linked by contract-venvs.sh)
+        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(
+            [str(REPO / "collections"), str(REPO / ".venvs" / "ansible-windows")]
+        ),
+        "ANSIBLE_NOCOLOR": "1",
+        "WSFCLAB_STATE_DIR": str(state_dir),
+        "WSFCLAB_WORLD": str(WORLD),
+    }
+    done = subprocess.run(
+        [
+            str(venv / "bin" / "ansible-playbook"),
+            str(PLAYBOOKS / "windows_modules.yml"),
+            "-e",
+            f"service_port={port}",
+        ],
+        cwd=HERE,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    recap = {
+        m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"}
+        for m in RECAP.finditer(done.stdout)
+    }
+    assert done.returncode == 0 and set(recap) == set(NODES), (
+        f"ansible-core {minor}:\n{done.stdout[-3000:]}\n{done.stderr}"
+    )
+    return recap
+
+
+@pytest.mark.parametrize("minor", sorted(OLDER_CORES))
+def test_the_playbook_converges_then_stays_ok_under_older_cores(minor: str, tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    try:
+        first = run_with_core(minor, state_dir, OLDER_CORES[minor])
+        assert all(first[node]["changed"] >= 10 and first[node]["failed"] == 0 for node in NODES), first
+        second = run_with_core(minor, state_dir, OLDER_CORES[minor])
+        assert all(second[node]["changed"] == 0 and second[node]["failed"] == 0 for node in NODES), second
     finally:
         stop_lab(state_dir)

@@ -167,7 +167,8 @@ def _remote(ctx: TwinContext, params: dict[str, Any], result: dict[str, Any]) ->
                 raise ModuleFailure(
                     f"Destination directory '{ntpath.dirname(remote_dest)}' does not exist", **result
                 )
-            parent.mkdir(parents=True)
+            if not ctx.check_mode:
+                parent.mkdir(parents=True)
         result["checksum"] = _copy_file(
             ctx, source, remote_dest, force=params["force"], result=result, diff=diff
         )
