@@ -29,7 +29,8 @@ import yaml
 _BOOLEANS_TRUE = ("y", "yes", "on", "1", "true", "t", "1.0")
 _BOOLEANS_FALSE = ("n", "no", "off", "0", "false", "f", "0.0")
 
-# The `_ansible_*` keys Ansible.Basic accepts (AnsibleModule.passVars).
+# The `_ansible_*` keys Ansible.Basic accepts (AnsibleModule.passVars of ansible-core 2.21); the
+# Ansible.Basic.cs a payload carries is read instead when there is one (see `pass_vars_of`).
 _PASS_VARS = (
     "check_mode",
     "debug",
@@ -441,6 +442,20 @@ class PwshLiteralParser:
             table[key] = self.parse_value()
 
 
+def pass_vars_of(basic_util: str | None) -> tuple[str, ...]:
+    """The `_ansible_<name>` names an Ansible.Basic.cs accepts: its `passVars` dictionary's keys."""
+    if basic_util is None:
+        return _PASS_VARS
+    block = re.search(
+        r"passVars\s*=\s*new Dictionary<string, string>\(\)\s*\{(?P<body>.*?)\};", basic_util, re.DOTALL
+    )
+    if block is None:
+        raise SpecError(
+            "Ansible.Basic.cs has no passVars dictionary; the lab does not know this ansible-core"
+        )
+    return tuple(re.findall(r'\{\s*"(\w+)"\s*,', block["body"]))
+
+
 # --------------------------------------------------------------------------------------------
 # Validating
 
@@ -448,9 +463,17 @@ class PwshLiteralParser:
 class ArgumentValidator:
     """Ansible.Basic's argument checks for one module run."""
 
-    def __init__(self, module_name: str, expand_path: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        module_name: str,
+        expand_path: Callable[[str], str],
+        pass_vars: tuple[str, ...] = _PASS_VARS,
+        ignore_unknown: bool = False,
+    ) -> None:
         self._module_name = module_name
         self._expand_path = expand_path
+        self._pass_vars = pass_vars
+        self._ignore_unknown = ignore_unknown
         self._context: list[str] = []
         self.no_log_values: set[str] = set()
 
@@ -463,7 +486,7 @@ class ArgumentValidator:
         aliases = self._aliases(spec, params)
         legal = list(spec.options) + list(aliases)
         if allow_pass_vars:
-            legal += ["_ansible_" + name for name in _PASS_VARS]
+            legal += ["_ansible_" + name for name in self._pass_vars]
         self._unsupported(params, legal, allow_pass_vars)
         self._set_no_log(spec, params)
         self._pairs("parameters are mutually exclusive", spec.mutually_exclusive, params, lambda n, t: n > 1)
@@ -509,9 +532,13 @@ class ArgumentValidator:
         for key in [k for k in params if k not in legal and k.lower() in lowered]:
             params[lowered[key.lower()]] = params.pop(key)
         if allow_pass_vars:
-            for key in [k for k in params if k.startswith("_ansible_")]:
+            for key in [k for k in params if k.startswith("_ansible_") and k not in unsupported]:
                 params.pop(key)
-        if unsupported:
+        if unsupported and self._ignore_unknown:
+            # _ansible_ignore_unknown_opts (action plugins set it): unknown keys are dropped, not refused.
+            for key in unsupported:
+                params.pop(key)
+        elif unsupported:
             shown = sorted(n for n in legal if not n.startswith("_ansible_"))
             message = f"Unsupported parameters for ({self._module_name}) module: {', '.join(unsupported)}"
             raise ArgumentError(f"{self._fail(message)}. Supported parameters include: {', '.join(shown)}")
@@ -664,7 +691,11 @@ def _dotnet_type(value: Any) -> str:
 
 
 def validate(
-    spec: ModuleSpec, module_name: str, args: Mapping[str, Any], expand_path: Callable[[str], str]
+    spec: ModuleSpec,
+    module_name: str,
+    args: Mapping[str, Any],
+    expand_path: Callable[[str], str],
+    pass_vars: tuple[str, ...] = _PASS_VARS,
 ) -> Validated:
     """Check a module's complex_args against its spec; raises ArgumentError with the module's message."""
     raw = dict(args)
@@ -677,6 +708,11 @@ def validate(
         tmpdir=raw.get("_ansible_tmpdir"),
         remote_tmp=raw.get("_ansible_remote_tmp"),
     )
-    validator = ArgumentValidator(options.module_name, expand_path)
+    validator = ArgumentValidator(
+        options.module_name,
+        expand_path,
+        pass_vars,
+        ignore_unknown=str(raw.get("_ansible_ignore_unknown_opts", False)).lower() in _BOOLEANS_TRUE,
+    )
     params = validator.check(spec.as_option(), raw, allow_pass_vars=True)
     return Validated(params=params, options=options, no_log_values=frozenset(validator.no_log_values))

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wsfclab.argspec import ArgumentError, SpecError, load_module_spec, validate
+from wsfclab.argspec import ArgumentError, SpecError, load_module_spec, pass_vars_of, validate
 from wsfclab.errors import LabError
 from wsfclab.lab import Lab
 from wsfclab.nodes import reboot_node
@@ -274,7 +274,7 @@ class NodeHost:
             )
         try:
             spec = load_module_spec(run.source, run.source_path, run.name)
-            validated = validate(spec, run.name, run.args, env.expand)
+            validated = validate(spec, run.name, run.args, env.expand, pass_vars_of(run.basic_util))
         except SpecError as err:
             return _failed(f"unsupported in the lab: the argument spec of {run.name} cannot be read: {err}")
         except ArgumentError as err:

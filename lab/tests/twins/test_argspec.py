@@ -11,6 +11,7 @@ from wsfclab.argspec import (
     PwshVariable,
     SpecError,
     load_module_spec,
+    pass_vars_of,
     validate,
 )
 
@@ -142,3 +143,26 @@ def test_keys_match_case_insensitively_like_ansible_basic() -> None:
 def test_no_log_values_are_collected_for_masking() -> None:
     done = validate(_spec(), "lab.probe", {"name": "a", "secret": "hunter2", "user": "u"}, _expand)
     assert done.no_log_values == frozenset({"hunter2"})
+
+
+def test_ignore_unknown_opts_drops_unknown_keys_instead_of_failing() -> None:
+    done = validate(
+        _spec(), "lab.probe", {"name": "a", "extra": 1, "_ansible_ignore_unknown_opts": True}, _expand
+    )
+    assert "extra" not in done.params and done.params["name"] == "a"
+
+
+def test_pass_vars_come_from_the_ansible_basic_util_when_there_is_one() -> None:
+    basic = (
+        "private Dictionary<string, string> passVars = new Dictionary<string, string>()\n"
+        '{\n{ "check_mode", "CheckMode" },\n{ "future_var", null },\n};'
+    )
+    assert pass_vars_of(basic) == ("check_mode", "future_var")
+    done = validate(
+        _spec(), "lab.probe", {"name": "a", "_ansible_future_var": 1}, _expand, pass_vars_of(basic)
+    )
+    assert "_ansible_future_var" not in done.params
+    with pytest.raises(
+        ArgumentError, match=r"Unsupported parameters for \(lab.probe\) module: _ansible_diff"
+    ):
+        validate(_spec(), "lab.probe", {"name": "a", "_ansible_diff": True}, _expand, pass_vars_of(basic))

@@ -207,3 +207,23 @@ def test_win_reboot_abort_is_recognised() -> None:
     connection = _RecordingConnection()
     _reboot._execute_command("win_reboot", connection, r"C:\Windows\System32\shutdown.exe /a")
     assert connection.snippets == [snippets.AbortShutdown()]
+
+
+def test_the_ansible_basic_util_sent_with_a_module_names_its_pass_vars(
+    shell: t.Any, module_builder: Builder, command_for: CommandFor
+) -> None:
+    from wsfclab.argspec import pass_vars_of
+
+    request = _request(shell, module_builder(shell, {"name": "pbx"}), command_for)
+    assert isinstance(request, payload.ModuleRun)
+    assert request.basic_util is not None
+    pass_vars = pass_vars_of(request.basic_util)
+    assert {
+        "check_mode",
+        "diff",
+        "module_name",
+        "verbosity",
+        "tmpdir",
+        "remote_tmp",
+        "ignore_unknown_opts",
+    } <= set(pass_vars)

@@ -78,6 +78,7 @@ class ModuleRun:
     become: Become | None = None
     async_job: Async | None = None
     temp_path: str | None = None
+    basic_util: str | None = None  # Ansible.Basic.cs as sent, when the module uses it
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,7 @@ def _module_run(
     if not isinstance(module_args, dict):
         raise PayloadError(f"the module {script_name!r} has no complex_args mapping")
     temp_path = manifest.bootstrap_params.get("TempPath")
+    basic = manifest.scripts.get("Ansible.Basic.cs")
     return ModuleRun(
         name=module_name_from_script(script_name),
         source=script.text,
@@ -206,6 +208,7 @@ def _module_run(
         become=become,
         async_job=async_job,
         temp_path=str(temp_path) if temp_path else None,
+        basic_util=basic.text if basic is not None else None,
     )
 
 
