@@ -125,24 +125,32 @@ class Connection(ConnectionBase):
         super().__init__(*args, **kwargs)
 
     def _connect(self) -> Connection:
+        self._connected_host()
+        return self
+
+    def _connected_host(self) -> NodeHost:
+        """The node this connection talks to, opening the lab on first use."""
+        if self._host is None:
+            self._host = self._open_host()
+        self._connected = True
+        return self._host
+
+    def _open_host(self) -> NodeHost:
         if WSFCLAB_IMPORT_ERROR is not None:
             raise AnsibleError(
                 "the pbxops.wsfc.lab connection needs the wsfclab package on the controller; install it "
                 f"with `make setup` (or `pip install -e lab/`) in the repository: {WSFCLAB_IMPORT_ERROR}"
             )
-        if self._host is None:
-            state_dir = os.path.abspath(os.path.expanduser(self.get_option("state_dir")))
-            world = self.get_option("world")
-            try:
-                lab = Lab.open(Path(state_dir), Path(os.path.expanduser(world)).absolute() if world else None)
-            except LabError as err:
-                raise AnsibleConnectionFailure(f"cannot open the lab in {state_dir}: {err}") from err
-            node = self.get_option("node")
-            user = self.get_option("remote_user") or "Administrator"
-            display.vvv(f"LAB: node {node} of {state_dir} as {user}", host=node)
-            self._host = NodeHost(lab, node, user)
-        self._connected = True
-        return self
+        state_dir = os.path.abspath(os.path.expanduser(self.get_option("state_dir")))
+        world = self.get_option("world")
+        try:
+            lab = Lab.open(Path(state_dir), Path(os.path.expanduser(world)).absolute() if world else None)
+        except LabError as err:
+            raise AnsibleConnectionFailure(f"cannot open the lab in {state_dir}: {err}") from err
+        node = self.get_option("node")
+        user = self.get_option("remote_user") or "Administrator"
+        display.vvv(f"LAB: node {node} of {state_dir} as {user}", host=node)
+        return NodeHost(lab, node, user)
 
     def is_pipelining_enabled(self, wrap_async: bool = False) -> bool:
         return True
@@ -151,8 +159,8 @@ class Connection(ConnectionBase):
         self, cmd: str, in_data: bytes | None = None, sudoable: bool = True
     ) -> tuple[int, bytes, bytes]:
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
-        display.vvvvv(f"LAB EXEC: {cmd[:120]}", host=self._connected_host().node_name)
         host = self._connected_host()
+        display.vvvvv(f"LAB EXEC: {cmd[:120]}", host=host.node_name)
         result = self._call(host.exec_command, cmd, in_data)
         return result.rc, result.stdout, result.stderr
 
@@ -167,12 +175,6 @@ class Connection(ConnectionBase):
         host = self._connected_host()
         display.vvv(f"FETCH {in_path} TO {out_path}", host=host.node_name)
         self._call(host.fetch_file, in_path, out_path)
-
-    def _connected_host(self) -> NodeHost:
-        if self._host is None:
-            self._connect()
-        assert self._host is not None
-        return self._host
 
     @staticmethod
     def _call(operation: Callable[..., t.Any], *args: t.Any) -> t.Any:
