@@ -225,7 +225,10 @@ def test_check_mode_changes_nothing(tmp_path: Path) -> None:
 # The playbook under the older ansible-core minors the lab supports, each in its contract venv
 # (scripts/contract-venvs.sh): those cores take the Windows path from the connection's
 # always_pipeline_modules / has_native_async, and send the 2.20-and-older shell snippets.
-OLDER_CORES = {"2.19": 5219, "2.20": 5220}  # minor -> a port of its own for the echo service
+# minor -> (a port of its own for the echo service, whether ANSIBLE_KEEP_REMOTE_FILES makes it copy
+# modules to the node first: 2.19 pipelines regardless when the connection always pipelines, as with
+# its psrp plugin; 2.20 then sends `type <file> | PowerShell ...`)
+OLDER_CORES = {"2.19": (5219, False), "2.20": (5220, True)}
 RECAP = re.compile(
     r"^(?P<host>PBX-N\d)\s*: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
     r"unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)",
@@ -233,7 +236,9 @@ RECAP = re.compile(
 )
 
 
-def run_with_core(minor: str, state_dir: Path, port: int) -> dict[str, dict[str, int]]:
+def run_with_core(
+    minor: str, state_dir: Path, port: int, env: dict[str, str] | None = None
+) -> dict[str, dict[str, int]]:
     venv = REPO / ".venvs" / f"core-{minor}"
     assert (venv / "bin" / "ansible-playbook").exists(), f"no {venv}: run scripts/contract-venvs.sh {minor}"
     environment = {
@@ -247,6 +252,7 @@ def run_with_core(minor: str, state_dir: Path, port: int) -> dict[str, dict[str,
         "ANSIBLE_NOCOLOR": "1",
         "WSFCLAB_STATE_DIR": str(state_dir),
         "WSFCLAB_WORLD": str(WORLD),
+        **(env or {}),
     }
     done = subprocess.run(
         [
@@ -276,9 +282,12 @@ def run_with_core(minor: str, state_dir: Path, port: int) -> dict[str, dict[str,
 def test_the_playbook_converges_then_stays_ok_under_older_cores(minor: str, tmp_path: Path) -> None:
     state_dir = tmp_path / "state"
     try:
-        first = run_with_core(minor, state_dir, OLDER_CORES[minor])
+        port, copies_modules = OLDER_CORES[minor]
+        first = run_with_core(minor, state_dir, port)
         assert all(first[node]["changed"] >= 10 and first[node]["failed"] == 0 for node in NODES), first
-        second = run_with_core(minor, state_dir, OLDER_CORES[minor])
+        second = run_with_core(minor, state_dir, port, env={"ANSIBLE_KEEP_REMOTE_FILES": "1"})
         assert all(second[node]["changed"] == 0 and second[node]["failed"] == 0 for node in NODES), second
+        temp = state_dir / "nodes" / "PBX-N1" / "C" / "Users" / "Administrator" / "AppData" / "Local" / "Temp"
+        assert bool(list(temp.rglob("AnsiballZ_win_file.ps1"))) == copies_modules
     finally:
         stop_lab(state_dir)

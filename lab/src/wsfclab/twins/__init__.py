@@ -1,6 +1,13 @@
 """Python twins of the Windows modules the collection's roles use, keyed by module name.
 
 A module without a twin is not simulated: the host answers "unsupported in the lab" for it.
+
+Adding a twin: read the real module's `.ps1` (and its action plugin, if it has one) in the installed
+collection; write ``twin(ctx, params) -> result`` that returns the same keys, fails with the same
+messages (raise ModuleFailure), honours ``ctx.check_mode`` (report, change nothing) and ``ctx.diff``
+where the module does, and raises `unsupported(...)` for options the lab does not model. Arguments
+arrive validated against the module's own spec (wsfclab.argspec). Register it below and test it with
+a payload the installed ansible-core builds (lab/tests/twins/conftest.py).
 """
 
 from __future__ import annotations
