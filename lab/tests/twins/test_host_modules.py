@@ -264,3 +264,32 @@ def test_cmdlet_pipelines_validates_its_spec_and_refuses_changes_in_check_mode(w
     read = windows.run("pbxops.wsfc.cmdlet_pipelines", {"pipelines": reading}).result
     assert read["changed"] is False
     assert [(r["name"], r["output"]) for r in read["results"]] == [("winrm", [{"Name": "WinRM"}])]
+
+
+def test_win_service_dependencies_are_added_removed_and_set(windows: Driver, lab: Lab) -> None:
+    def dependencies() -> list[str]:
+        with lab.session() as state:
+            return list(state.nodes["PBX-N1"].services["WinRM"].dependencies)
+
+    start = dependencies()
+    added = windows.run(
+        "ansible.windows.win_service",
+        {"name": "WinRM", "dependencies": ["MSiSCSI"], "dependency_action": "add"},
+    )
+    assert added.result["changed"] and dependencies() == [*start, "MSiSCSI"]
+    again = windows.run(
+        "ansible.windows.win_service",
+        {"name": "WinRM", "dependencies": ["MSiSCSI"], "dependency_action": "add"},
+    )
+    assert not again.result["changed"]
+    removed = windows.run(
+        "ansible.windows.win_service",
+        {"name": "WinRM", "dependencies": ["MSiSCSI"], "dependency_action": "remove"},
+    )
+    assert removed.result["changed"] and dependencies() == start
+    exact = windows.run(
+        "ansible.windows.win_service",
+        {"name": "WinRM", "dependencies": ["MSiSCSI"], "_ansible_check_mode": True},
+    )
+    assert exact.result["changed"] and exact.result["dependencies"] == ["MSiSCSI"]
+    assert dependencies() == start

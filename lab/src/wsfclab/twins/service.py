@@ -68,8 +68,6 @@ def win_service(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
             raise unsupported(f"win_service option {option!r} (the lab's service table does not model it)")
     if params["state"] == "paused":
         raise unsupported("win_service state=paused (lab services cannot pause)")
-    if params.get("dependencies") is not None or params["dependency_action"] != "set":
-        raise unsupported("win_service dependencies (set them in the world file)")
     try:
         return _run(ctx, params)
     except LabError as err:
@@ -187,6 +185,7 @@ def _configure(
             # The lab keeps no passwords; like the real module it reports the change, redacted.
             after["password"] = "CHANGED REDACTED"  # noqa: S105 - a marker, not a secret
             result["changed"] = True
+        _set_dependencies(ctx, params, service, after, result)
         setting(
             "description",
             service.description,
@@ -207,11 +206,31 @@ def _configure(
         if wanted_mode is not None:
             after["start_mode"] = params["start_mode"]
     else:
-        for key in ("description", "display_name", "start_mode"):
+        for key in ("dependencies", "description", "display_name", "start_mode"):
             if params[key] is not None:
                 after[key] = params[key]
     _set_state(ctx, params, service, after, result)
     return after
+
+
+def _set_dependencies(
+    ctx: TwinContext, params: dict[str, Any], service: Service, after: dict[str, Any], result: dict[str, Any]
+) -> None:
+    """Set-ServiceDependency: add, remove or set the services this one depends on."""
+    wanted: list[str] | None = params["dependencies"]
+    if wanted is None:
+        return
+    existing = list(service.dependencies)
+    action = params["dependency_action"]
+    added = [d for d in wanted if d not in existing] if action in ("add", "set") else []
+    removed = [d for d in existing if (d in wanted) == (action == "remove")] if action != "add" else []
+    if not added and not removed:
+        return
+    new = [d for d in existing if d not in removed] + added
+    after["dependencies"] = new
+    if not ctx.check_mode:
+        service.dependencies = new
+    result["changed"] = True
 
 
 def _set_state(
