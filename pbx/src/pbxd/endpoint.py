@@ -18,13 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from pbxd.sip.message import Request, Response, SipParseError, Via, make_response, parse_via
+from pbxd.sip.message import Request, Response, SipParseError, Via, make_response, new_tag, parse_via
 from pbxd.sip.transaction import (
     DEFAULT_TIMERS,
     ClientTransaction,
     Deliver,
     Event,
     ServerTransaction,
+    State,
     Timeout,
     Timers,
     Transmit,
@@ -58,7 +59,7 @@ class Outgoing:
 
     tx: ClientTransaction
     dest: Peer
-    key: tuple[str, str]
+    key: tuple[str, ...]
     on_response: Callable[[Response], None]
     on_timeout: Callable[[], None] = field(default=lambda: None)
     scheduled: float | None = None
@@ -72,6 +73,14 @@ class RequestHandler(Protocol):
     def on_ack(self, ack: Request, source: Peer) -> None: ...
 
     def on_stray_response(self, response: Response, source: Peer) -> None: ...
+
+
+def _ignore_response(response: Response) -> None:
+    """Callback of a transaction whose owner is gone."""
+
+
+def _ignore_timeout() -> None:
+    """Callback of a transaction whose owner is gone."""
 
 
 def new_branch() -> str:
@@ -94,8 +103,10 @@ class Endpoint:
         self.handler: RequestHandler | None = None
         self.timers = timers
         self._server: dict[tuple[str, ...], Incoming] = {}
-        self._client: dict[tuple[str, str], Outgoing] = {}
-        self._heap: list[tuple[float, int, Incoming | Outgoing]] = []
+        self._client: dict[tuple[str, ...], Outgoing] = {}
+        # (deadline, sequence, is_server, key): keys, not transactions, so that a transaction
+        # that ended early is freed at once instead of when its last planned timer would fire.
+        self._heap: list[tuple[float, int, bool, tuple[str, ...]]] = []
         self._sequence = itertools.count()
         self._ticker: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -157,10 +168,11 @@ class Endpoint:
         method = request.method
         key = transaction_key(request, "INVITE" if method == "ACK" else method)
         existing = self._server.get(key)
-        if existing is not None:
+        if existing is not None and not (method == "ACK" and existing.tx.state is State.ACCEPTED):
             self._run_server(existing, existing.tx.on_request(request, self.now()))
             return
         if method == "ACK":
+            # An ACK for a 2xx (RFC 6026 §8.7: even one reusing the INVITE's branch) is end-to-end.
             self.handler.on_ack(request, source)
             return
         tx = ServerTransaction(request, self.now(), reliable=source.transport == "tcp", timers=self.timers)
@@ -168,10 +180,16 @@ class Endpoint:
         self._server[key] = incoming
         if method == "INVITE":
             self.respond(incoming, make_response(request, 100))
-        if method == "CANCEL":
-            self.handler.on_cancel(incoming, self._server.get((*key[:-1], "INVITE")))
-        else:
-            self.handler.on_request(incoming)
+        try:
+            if method == "CANCEL":
+                self.handler.on_cancel(incoming, self._server.get((*key[:-1], "INVITE")))
+            else:
+                self.handler.on_request(incoming)
+        except Exception:
+            # Never leave a transaction without a final response: it would live forever.
+            log.exception("failed to handle %s from %s", request, source)
+            if tx.state in (State.TRYING, State.PROCEEDING):
+                self.respond(incoming, make_response(request, 500, to_tag=new_tag()))
 
     def _stamp_via(self, request: Request, source: Peer) -> Via:
         via = request.top_via
@@ -184,10 +202,7 @@ class Endpoint:
             via.params["received"] = source.host
             changed = True
         if changed:
-            for index, (name, _) in enumerate(request.headers):
-                if name == "via":
-                    request.headers[index] = ("via", str(via))
-                    break
+            request.replace_top_via(via)
         return via
 
     def _receive_response(self, response: Response, source: Peer) -> None:
@@ -229,10 +244,8 @@ class Endpoint:
 
     def via(self, transport: str, branch: str | None = None) -> str:
         """A Via value naming this PBX on ``transport`` with a new (or given) branch."""
-        listen = self.transports.listen_for(transport)
-        return (
-            f"SIP/2.0/{transport.upper()} {listen.host}:{listen.port};branch={branch or new_branch()};rport"
-        )
+        host, port = self.transports.advertised(transport)
+        return f"SIP/2.0/{transport.upper()} {host}:{port};branch={branch or new_branch()};rport"
 
     # --- running transactions ---------------------------------------------------------------
     def _run_server(self, incoming: Incoming, events: list[Event]) -> None:
@@ -259,13 +272,19 @@ class Endpoint:
             if isinstance(item, Incoming):
                 if self._server.get(item.key) is item:
                     del self._server[item.key]
-            elif self._client.get(item.key) is item:
-                del self._client[item.key]
+            else:
+                if self._client.get(item.key) is item:
+                    del self._client[item.key]
+                # The callbacks usually close over their owner, which holds this Outgoing:
+                # breaking the cycle lets reference counting free the call at once.
+                item.on_response = _ignore_response
+                item.on_timeout = _ignore_timeout
             return
         deadline = tx.deadline
         if deadline is not None and deadline != item.scheduled:
             item.scheduled = deadline
-            heapq.heappush(self._heap, (deadline, next(self._sequence), item))
+            entry = (deadline, next(self._sequence), isinstance(item, Incoming), item.key)
+            heapq.heappush(self._heap, entry)
 
     async def _tick_forever(self) -> None:
         while True:
@@ -276,15 +295,15 @@ class Endpoint:
         now = self.now()
         heap = self._heap
         while heap and heap[0][0] <= now:
-            due, _, item = heapq.heappop(heap)
-            tx = item.tx
-            if tx.terminated or tx.deadline != due:
-                continue  # superseded by a later schedule of the same transaction
+            due, _, is_server, key = heapq.heappop(heap)
+            item: Incoming | Outgoing | None = self._server.get(key) if is_server else self._client.get(key)
+            if item is None or item.scheduled != due or item.tx.deadline != due:
+                continue  # ended, or superseded by a later schedule of the same transaction
             item.scheduled = None
             try:
                 if isinstance(item, Incoming):
-                    self._run_server(item, tx.on_timer(now))
+                    self._run_server(item, item.tx.on_timer(now))
                 else:
-                    self._run_client(item, tx.on_timer(now))
+                    self._run_client(item, item.tx.on_timer(now))
             except Exception:
-                log.exception("timer of %s failed", tx.request)
+                log.exception("timer of %s failed", item.tx.request)

@@ -373,9 +373,9 @@ class Proxy:
         forwarded = original.copy()
         forwarded.uri = uri
         self._decrement_max_forwards(forwarded)
-        listen = self.endpoint.transports.listen_for(dest.transport)
+        host, port = self.endpoint.transports.advertised(dest.transport)
         transport = ";transport=tcp" if dest.transport == "tcp" else ""
-        forwarded.prepend("record-route", f"<sip:{listen.host}:{listen.port}{transport};lr>")
+        forwarded.prepend("record-route", f"<sip:{host}:{port}{transport};lr>")
         forwarded.prepend("via", self.endpoint.via(dest.transport))
         # Credentials for this PBX's realm were consumed here; they mean nothing downstream.
         forwarded.headers = [
@@ -528,6 +528,12 @@ class Proxy:
 
     def _close(self, attempt: CallAttempt) -> None:
         attempt.finished = True
+        # The branches' transactions live on for 32 s (absorbing retransmissions, passing on
+        # late 2xx, sending a pending CANCEL): they need no more than the forwarded request's
+        # identity and route.
+        for branch in attempt.branches:
+            branch.request = branch.request.skeleton()
+        attempt.branches = []
         if attempt.ring_timer is not None:
             attempt.ring_timer.cancel()
             attempt.ring_timer = None

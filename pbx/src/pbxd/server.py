@@ -37,7 +37,7 @@ class PbxServer:
         self.store = store
         # Built here (not in start) so that a bad dial plan fails before any socket is bound.
         self.dialplan = DialPlan(config.dialplan, config.trunks)
-        self.transports = Transports(sip.listen)
+        self.transports = Transports(sip.listen, fallback_host=sip.domain)
         self.endpoint = Endpoint(self.transports)
         self.local = LocalAddresses(sip)
         self.auth = Authenticator(

@@ -19,6 +19,9 @@ from pbxd.sip.stream import BadMessage, FramingError, KeepalivePing, StreamParse
 
 log = logging.getLogger("pbxd.transport")
 
+# Listening on every address is the operator's choice (config); here we only recognise it.
+_WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]"})  # noqa: S104
+
 
 @dataclass(frozen=True, slots=True)
 class Peer:
@@ -112,8 +115,9 @@ class _TcpConnection(asyncio.Protocol):
 class Transports:
     """Every socket of one PBX. ``deliver`` and ``on_bad_message`` are set by the endpoint."""
 
-    def __init__(self, listens: tuple[Listen, ...]) -> None:
+    def __init__(self, listens: tuple[Listen, ...], fallback_host: str) -> None:
         self.listens = listens
+        self.fallback_host = fallback_host
         self.deliver: MessageSink = lambda message, peer: None
         self.on_bad_message: ErrorSink = lambda error, peer: None
         self.connections: dict[tuple[str, int], _TcpConnection] = {}
@@ -155,6 +159,13 @@ class Transports:
         udp_ok = all(p.transport is not None and not p.transport.is_closing() for p in self._udp.values())
         tcp_ok = all(server.is_serving() for server in self._tcp_servers.values())
         return udp_ok and tcp_ok and len(self._udp) + len(self._tcp_servers) == len(self.listens)
+
+    def advertised(self, transport: str) -> tuple[str, int]:
+        """The host and port that Via and Record-Route name for ``transport``: the listen
+        address, or ``fallback_host`` when listening on every address (0.0.0.0 or ::)."""
+        listen = self.listen_for(transport)
+        host = self.fallback_host if listen.host in _WILDCARD_HOSTS else listen.host
+        return host, listen.port
 
     def listen_for(self, transport: str) -> Listen:
         """The socket that sends on ``transport`` (its address goes into Via and Record-Route)."""

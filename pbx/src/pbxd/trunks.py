@@ -94,14 +94,14 @@ class Trunks:
         state.probe_pending = True
         state.probes += 1
         peer = state.peer
-        listen = self.endpoint.transports.listen_for(peer.transport)
+        host, port = self.endpoint.transports.advertised(peer.transport)
         target = f"sip:{peer.host}:{peer.port}"
         headers = [
             ("via", self.endpoint.via(peer.transport)),
             ("max-forwards", "70"),
-            ("from", f"<sip:pbxd@{listen.host}:{listen.port}>;tag={new_tag()}"),
+            ("from", f"<sip:pbxd@{host}:{port}>;tag={new_tag()}"),
             ("to", f"<{target}>"),
-            ("call-id", f"{new_tag()}{new_tag()}@{listen.host}"),
+            ("call-id", f"{new_tag()}{new_tag()}@{host}"),
             ("cseq", f"{state.probes} OPTIONS"),
         ]
 

@@ -49,6 +49,33 @@ _DISPLAY_NAMES = {
     "rseq": "RSeq",
 }
 
+_DISPLAY_NAMES_LIMIT = 500
+
+_KNOWN_NAMES = (
+    *COMPACT_FORMS.values(),
+    "cseq",
+    "max-forwards",
+    "record-route",
+    "route",
+    "user-agent",
+    "server",
+    "allow",
+    "expires",
+    "min-expires",
+    "authorization",
+    "proxy-authorization",
+    "www-authenticate",
+    "proxy-authenticate",
+    "require",
+    "proxy-require",
+    "unsupported",
+    "date",
+    "accept",
+    "retry-after",
+    "p-asserted-identity",
+)
+_CANONICAL_NAMES = {name: name for name in _KNOWN_NAMES} | COMPACT_FORMS
+
 _LIST_HEADERS = frozenset({"via", "route", "record-route", "contact"})
 
 _MANDATORY = ("via", "from", "to", "call-id", "cseq")
@@ -65,17 +92,27 @@ class SipParseError(ValueError):
 
 
 def display_name(name: str) -> str:
-    return _DISPLAY_NAMES.get(name) or "-".join(part.capitalize() for part in name.split("-"))
+    known = _DISPLAY_NAMES.get(name)
+    if known is not None:
+        return known
+    display = "-".join(part.capitalize() for part in name.split("-"))
+    if len(_DISPLAY_NAMES) < _DISPLAY_NAMES_LIMIT:  # bounded: header names come from the network
+        _DISPLAY_NAMES[name] = display
+    return display
 
 
 class Message:
     """What requests and responses share: headers and body."""
 
-    __slots__ = ("body", "headers")
+    __slots__ = ("_via", "_via_text", "body", "headers")
 
     def __init__(self, headers: list[tuple[str, str]], body: bytes = b"") -> None:
         self.headers = headers
         self.body = body
+        # The parsed top Via, kept while the header value is the very same string object:
+        # every layer asks for it, and parsing it each time showed up in profiles.
+        self._via_text: str | None = None
+        self._via: Via | None = None
 
     # --- header access -------------------------------------------------------------------
     def get(self, name: str) -> str | None:
@@ -131,7 +168,19 @@ class Message:
         value = self.get("via")
         if value is None:
             raise SipParseError("message has no Via header")
-        return parse_via(value)
+        if value is not self._via_text or self._via is None:
+            self._via = parse_via(value)
+            self._via_text = value
+        return self._via
+
+    def replace_top_via(self, via: Via) -> None:
+        """Write a changed top Via (received/rport added) back into the headers."""
+        text = str(via)
+        for index, (name, _) in enumerate(self.headers):
+            if name == "via":
+                self.headers[index] = ("via", text)
+                break
+        self._via_text, self._via = text, via
 
     def tag(self, name: str) -> str | None:
         """The tag parameter of the From or To header."""
@@ -163,6 +212,12 @@ class Request(Message):
     def copy(self) -> Request:
         return Request(self.method, self.uri, list(self.headers), self.body)
 
+    def skeleton(self) -> Request:
+        """A copy with only what identifies the request (a transaction that has sent or
+        received its final response keeps this instead of the whole request for 32 s)."""
+        headers = [h for h in self.headers if h[0] in _IDENTITY_HEADERS]
+        return Request(self.method, self.uri, headers)
+
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.uri} call-id={self.call_id!r}>"
 
@@ -181,8 +236,29 @@ class Response(Message):
     def copy(self) -> Response:
         return Response(self.status, self.reason, list(self.headers), self.body)
 
+    def frozen(self) -> Response:
+        """This response serialised once, for transactions that may have to repeat it."""
+        return _FrozenResponse(self.status, self.reason, self.to_bytes())
+
     def __repr__(self) -> str:
         return f"<Response {self.status} {self.reason} call-id={self.call_id!r}>"
+
+
+class _FrozenResponse(Response):
+    """A response kept as its bytes: small, and never serialised twice."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, status: int, reason: str, data: bytes) -> None:
+        super().__init__(status, reason, [])
+        self._data = data
+
+    def to_bytes(self) -> bytes:
+        return self._data
+
+
+# What a CANCEL or ACK built from a request needs besides its identity: Route, Max-Forwards.
+_IDENTITY_HEADERS = frozenset({"via", "from", "to", "call-id", "cseq", "route", "max-forwards"})
 
 
 # --- Via -----------------------------------------------------------------------------------
@@ -344,7 +420,8 @@ def _parse_headers(lines: list[str], message: Message) -> list[tuple[str, str]]:
         name = name.strip().lower()
         if not sep or not name or " " in name:
             raise SipParseError(f"header line {line[:80]!r} has no 'Name: value' form", message)
-        name = COMPACT_FORMS.get(name, name)
+        # One shared string object per known name: parsed messages stay smaller.
+        name = _CANONICAL_NAMES.get(name, name)
         value = value.strip()
         if name in _LIST_HEADERS and "," in value:
             headers.extend((name, item) for item in split_list(value))

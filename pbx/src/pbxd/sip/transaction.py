@@ -100,6 +100,10 @@ class _Transaction:
         self.state = State.TERMINATED
         self._deadlines.clear()
 
+    def _shrink(self) -> None:
+        """After the final response only the request's identity is needed, for up to 32 s."""
+        self.request = self.request.skeleton()
+
     def on_timer(self, now: float) -> list[Event]:
         """Fire every timer that is due."""
         events: list[Event] = []
@@ -135,27 +139,31 @@ class ServerTransaction(_Transaction):
                 return [Transmit(response)]  # a 2xx retransmitted by the UAS, passed on
             if self.state is not State.PROCEEDING:
                 return []
-            self.last_response = response
             if status < 200:
-                return [Transmit(response)]
+                self.last_response = response.frozen()
+                return [Transmit(self.last_response)]
+            self._shrink()
             if status < 300:
                 self.state = State.ACCEPTED
+                self.last_response = None  # Accepted absorbs INVITEs and repeats nothing
                 self._start("L", now + 64 * self.timers.t1)
                 return [Transmit(response)]
             self.state = State.COMPLETED
+            self.last_response = response.frozen()
             if not self.reliable:
                 self._start("G", now + self._interval)
             self._start("H", now + 64 * self.timers.t1)
-            return [Transmit(response)]
+            return [Transmit(self.last_response)]
         if self.state not in (State.TRYING, State.PROCEEDING):
             return []
-        self.last_response = response
+        self.last_response = response.frozen()
         if status < 200:
             self.state = State.PROCEEDING
-            return [Transmit(response)]
+            return [Transmit(self.last_response)]
         self.state = State.COMPLETED
+        self._shrink()
         self._start("J", now + (0 if self.reliable else 64 * self.timers.t1))
-        return [Transmit(response)]
+        return [Transmit(self.last_response)]
 
     def on_request(self, request: Request, now: float) -> list[Event]:
         """A retransmission of the request, or (INVITE) the ACK for a non-2xx final response."""
@@ -228,6 +236,7 @@ class ClientTransaction(_Transaction):
             self.state = State.COMPLETED
             self._stop("E", "F")
             self._start("K", now + (0 if self.reliable else self.timers.t4))
+            self._shrink()
             return [Deliver(response)]
         return []
 
@@ -246,11 +255,13 @@ class ClientTransaction(_Transaction):
                 self.state = State.ACCEPTED
                 self._stop("B")
                 self._start("M", now + 64 * self.timers.t1)
+                self._shrink()
                 return [Deliver(response)]
             self.state = State.COMPLETED
             self._stop("B")
             self._start("D", now + (0 if self.reliable else 32.0))
             self.ack = build_ack(self.request, response)
+            self._shrink()
             return [Transmit(self.ack), Deliver(response)]
         if self.state is State.ACCEPTED and 200 <= status < 300:
             return [Deliver(response)]  # 2xx retransmission: the TU passes it on
