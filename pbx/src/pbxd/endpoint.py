@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from pbxd.sip.message import Request, Response, SipParseError, Via, make_response, new_tag, parse_via
+from pbxd.sip.message import Request, Response, SipParseError, Via, make_response, new_tag
 from pbxd.sip.transaction import (
     DEFAULT_TIMERS,
     ClientTransaction,
@@ -154,7 +154,7 @@ class Endpoint:
             log.info("dropped an unparseable message from %s: %s", source, error.reason)
             return
         try:
-            via = parse_via(request.get("via") or "")
+            via = self._stamp_via(request, source)
         except SipParseError:
             log.info("dropped an unparseable message from %s: %s", source, error.reason)
             return
@@ -178,8 +178,6 @@ class Endpoint:
         tx = ServerTransaction(request, self.now(), reliable=source.transport == "tcp", timers=self.timers)
         incoming = Incoming(tx, source, reply_address(via, source), key)
         self._server[key] = incoming
-        if method == "INVITE":
-            self.respond(incoming, make_response(request, 100))
         try:
             if method == "CANCEL":
                 self.handler.on_cancel(incoming, self._server.get((*key[:-1], "INVITE")))
@@ -190,6 +188,9 @@ class Endpoint:
             log.exception("failed to handle %s from %s", request, source)
             if tx.state in (State.TRYING, State.PROCEEDING):
                 self.respond(incoming, make_response(request, 500, to_tag=new_tag()))
+        if method == "INVITE" and tx.state is State.PROCEEDING and tx.last_response is None:
+            # §17.2.1: 100 Trying at once, unless the handler has already answered (a 407).
+            self.respond(incoming, make_response(request, 100))
 
     def _stamp_via(self, request: Request, source: Peer) -> Via:
         via = request.top_via

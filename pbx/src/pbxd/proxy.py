@@ -122,12 +122,23 @@ class Proxy:
         if request.tag("to") is not None:
             self._forward_in_dialog(incoming, popped)
         elif request.method == "INVITE":
+            early = self._precheck(incoming)
+            if early is not None:
+                self.endpoint.respond(incoming, early)
+                return
             attempt = CallAttempt(incoming)
             self._attempts[incoming.key] = attempt
             self._spawn(self._start_call(attempt))
         else:
             response = make_response(request, 405, to_tag=new_tag(), extra=[("allow", ALLOW)])
             self.endpoint.respond(incoming, response)
+
+    def _precheck(self, incoming: Incoming) -> Response | None:
+        """A challenge or refusal decided without the database (see Authenticator.precheck)."""
+        trunk = self.trunks.from_source(incoming.source.host)
+        if trunk is not None and trunk.config.username is None:
+            return None  # a trusted peer without digest
+        return self.auth.precheck(incoming.request, incoming.source.host, proxy=True)
 
     def on_cancel(self, cancel: Incoming, invite: Incoming | None) -> None:
         if invite is None:

@@ -30,7 +30,11 @@ class Router:
     def on_request(self, incoming: Incoming) -> None:
         request = incoming.request
         if request.method == "REGISTER":
-            self._spawn(self._register(incoming))
+            early = self.registrar.auth.precheck(request, incoming.source.host, proxy=False)
+            if early is not None:
+                self.endpoint.respond(incoming, early)
+            else:
+                self._spawn(self._register(incoming))
         elif request.method == "OPTIONS" and request.tag("to") is None and self._for_us(request):
             self.endpoint.respond(
                 incoming, make_response(request, 200, to_tag=new_tag(), extra=[("allow", ALLOW)])

@@ -50,8 +50,8 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         peer = Peer("udp", str(addr[0]), int(addr[1]))
-        if not data.strip(b"\r\n\x00 "):
-            return  # a keepalive datagram
+        if len(data) <= 4 and not data.strip(b"\r\n\x00 "):
+            return  # a keepalive datagram (RFC 5626: CRLF; some phones send a few bytes)
         try:
             message = parse_message(data)
         except SipParseError as error:
@@ -124,6 +124,7 @@ class Transports:
         self._udp: dict[Listen, _UdpProtocol] = {}
         self._tcp_servers: dict[Listen, asyncio.Server] = {}
         self._connecting: set[asyncio.Task[None]] = set()
+        self._udp_sender: asyncio.DatagramTransport | None = None  # the socket UDP goes out on
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -151,6 +152,7 @@ class Transports:
         for task in list(self._connecting):
             task.cancel()
         self._udp.clear()
+        self._udp_sender = None
         self._tcp_servers.clear()
         self.connections.clear()
 
@@ -177,9 +179,10 @@ class Transports:
     def send(self, message: Message, peer: Peer) -> None:
         data = message.to_bytes()
         if peer.transport == "udp":
-            protocol = self._udp.get(self.listen_for("udp"))
-            if protocol is not None and protocol.transport is not None:
-                protocol.transport.sendto(data, (peer.host, peer.port))
+            if self._udp_sender is None:
+                self._udp_sender = self._udp[self.listen_for("udp")].transport
+            if self._udp_sender is not None:
+                self._udp_sender.sendto(data, (peer.host, peer.port))
             return
         connection = self.connections.get((peer.host, peer.port))
         if connection is None:

@@ -1,11 +1,10 @@
-"""The dial plan as a pure function, and the authentication throttle."""
+"""The dial plan as a pure function."""
 
 from __future__ import annotations
 
 import pytest
 from pbxd.config import DialRule, Trunk
 from pbxd.dialplan import DialPlan, DialPlanError, Reject, ToExtension, ToTrunk
-from pbxd.throttle import FailureThrottle
 
 PEER = Trunk(
     name="peer",
@@ -64,17 +63,3 @@ def test_rules_apply_in_order_with_strip_and_prefix() -> None:
 def test_bad_rules_are_refused_naming_the_rule(rule: DialRule, message: str) -> None:
     with pytest.raises(DialPlanError, match=message):
         DialPlan((rule,), (PEER,))
-
-
-def test_throttle_blocks_after_the_limit_for_the_rest_of_the_minute_and_stays_bounded() -> None:
-    throttle = FailureThrottle(limit_per_minute=2, max_sources=3)
-    for _ in range(2):
-        throttle.record_failure("10.0.0.1", 0.0)
-    assert not throttle.blocked("10.0.0.1", 1.0)
-    throttle.record_failure("10.0.0.1", 2.0)
-    assert throttle.blocked("10.0.0.1", 59.0)
-    assert not throttle.blocked("10.0.0.1", 61.0)
-    assert not throttle.blocked("10.0.0.2", 1.0)
-    for index in range(10):
-        throttle.record_failure(f"10.0.1.{index}", 3.0)
-    assert len(throttle._windows) == 3

@@ -68,8 +68,15 @@ def parse_auth_params(value: str) -> tuple[str, dict[str, str]]:
     scheme, _, rest = value.strip().partition(" ")
     params: dict[str, str] = {}
     for name, raw in _AUTH_PARAM.findall(rest):
-        params[name.lower()] = re.sub(r"\\(.)", r"\1", raw[1:-1]) if raw.startswith('"') else raw
+        params[name.lower()] = _unquote(raw)
     return scheme.lower(), params
+
+
+def _unquote(raw: str) -> str:
+    if not raw.startswith('"'):
+        return raw
+    inner = raw[1:-1]
+    return re.sub(r"\\(.)", r"\1", inner) if "\\" in inner else inner
 
 
 @dataclass(frozen=True, slots=True)
