@@ -195,14 +195,28 @@ def describe(best: Run | None) -> str:
     return f"{best.rate} (achieved {best.achieved:.0f}/s)"
 
 
+@dataclass(frozen=True)
+class Setup:
+    workdir: Path
+    config: Path
+    port: int
+    quick: bool
+    seconds: float  # per ladder step
+
+
 class Pbxd:
     """``pbxd run`` as a child process for one phase of the benchmark (a fresh process per
     phase, so that one phase's load does not weigh on the next)."""
 
-    def __init__(self, workdir: Path, config: Path, phase: str) -> None:
-        self._log = (workdir / f"pbxd-{phase}.log").open("wb")
-        command = [sys.executable, "-m", "pbxd", "--config", str(config), "run"]
+    def __init__(self, setup: Setup, phase: str) -> None:
+        self._log = (setup.workdir / f"pbxd-{phase}.log").open("wb")
+        command = [sys.executable, "-m", "pbxd", "--config", str(setup.config), "run"]
         self.process = subprocess.Popen(command, stdout=self._log, stderr=self._log)
+        try:
+            wait_until_answering(setup.port, time.monotonic() + 15)
+        except RuntimeError:
+            self.__exit__()
+            raise
 
     def __enter__(self) -> Pbxd:
         return self
@@ -228,6 +242,11 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="shorter runs, fewer steps (a smoke test)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, database)")
+    parser.add_argument(
+        "--phases",
+        default="register,calls,memory",
+        help="comma-separated phases to run (default: register,calls,memory)",
+    )
     options = parser.parse_args()
     if not Path(SIPP).exists():
         print(f"SIPp not found at {SIPP}: install the Debian package sip-tester", file=sys.stderr)
@@ -255,42 +274,29 @@ def main() -> int:
         return sipp(scenario, calls, rate, workdir, 90)
 
     print(f"pbxd on {target}, store: SQLite file {workdir / 'pbx.db'} (write-through)")
+    phases = set(options.phases.split(","))
+    setup = Setup(workdir, config, pbx_port, options.quick, seconds)
+    best_register = best_call = None
+    rss: dict[int, float] = {}
+    runs: list[Run] = []
     try:
-        with Pbxd(workdir, config, "register") as pbxd:
-            wait_until_answering(pbx_port, time.monotonic() + 15)
-            print(f"RSS at start: {pbxd.rss:.1f} MB")
-            register_rates = [500, 1000] if options.quick else [1000, 1500, 2000, 2500, 3000, 3500, 4000]
-            best_register = ladder("register", register_rates, seconds, register)
-        with Pbxd(workdir, config, "calls") as pbxd:
-            wait_until_answering(pbx_port, time.monotonic() + 15)
-            call_rates = [100, 200] if options.quick else [200, 300, 400, 500, 600, 700, 800]
-            best_call = ladder("calls", call_rates, seconds, call)
-        with Pbxd(workdir, config, "memory") as pbxd:
-            wait_until_answering(pbx_port, time.monotonic() + 15)
-            memory_rate = 200
-            print(
-                f"memory: 1,000 calls at {memory_rate}/s, then {DRAIN_SECONDS} s for transactions to end ..."
-            )
-            runs = [call(memory_rate, 1000)]
-            time.sleep(DRAIN_SECONDS)
-            rss = {1000: pbxd.rss}
-            if not options.quick:
-                # The first 1,000 calls end within 32 s, so fewer transactions were ever alive
-                # at once than in a long run: the 10,000 and 20,000 figures are the ones to
-                # compare for flatness.
-                for total, batches in ((10_000, [3000, 3000, 3000]), (20_000, [2500, 2500, 2500, 2500])):
-                    print(f"memory: up to {total:,} calls, then {DRAIN_SECONDS} s ...")
-                    runs += [call(memory_rate, batch) for batch in batches]
-                    time.sleep(DRAIN_SECONDS)
-                    rss[total] = pbxd.rss
+        if "register" in phases:
+            best_register = register_phase(setup, register)
+        if "calls" in phases:
+            best_call = calls_phase(setup, call)
+        if "memory" in phases:
+            rss, runs = memory_phase(setup, call)
         memory_ok = all(run.ok for run in runs)
 
         print()
         print("== pbxd on loopback, SIPp 3.6.1, SQLite write-through ==")
-        print(f"authenticated registrations/s, 0 failures: {describe(best_register)}")
-        print(f"calls/s through the proxy, 0 failures:      {describe(best_call)}")
-        print("RSS after " + "; ".join(f"{calls:,} calls: {mb:.1f} MB" for calls, mb in rss.items()))
-        print(f"every memory run free of failures: {memory_ok}")
+        if "register" in phases:
+            print(f"authenticated registrations/s, 0 failures: {describe(best_register)}")
+        if "calls" in phases:
+            print(f"calls/s through the proxy, 0 failures:      {describe(best_call)}")
+        if "memory" in phases:
+            print("RSS after " + "; ".join(f"{calls:,} calls: {mb:.1f} MB" for calls, mb in rss.items()))
+            print(f"every memory run free of failures: {memory_ok}")
         return 0
     finally:
         if uas.poll() is None:
@@ -303,6 +309,40 @@ def main() -> int:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+Attempt = Callable[[int, int], Run]
+
+
+def register_phase(setup: Setup, register: Attempt) -> Run | None:
+    with Pbxd(setup, "register") as pbxd:
+        print(f"RSS at start: {pbxd.rss:.1f} MB")
+        rates = [500, 1000] if setup.quick else [1000, 1500, 2000, 2500, 3000, 3500, 4000]
+        return ladder("register", rates, setup.seconds, register)
+
+
+def calls_phase(setup: Setup, call: Attempt) -> Run | None:
+    with Pbxd(setup, "calls"):
+        rates = [100, 200] if setup.quick else [200, 300, 400, 500, 600, 700, 800]
+        return ladder("calls", rates, setup.seconds, call)
+
+
+def memory_phase(setup: Setup, call: Attempt) -> tuple[dict[int, float], list[Run]]:
+    with Pbxd(setup, "memory") as pbxd:
+        rate = 200
+        print(f"memory: 1,000 calls at {rate}/s, then {DRAIN_SECONDS} s for transactions to end ...")
+        runs = [call(rate, 1000)]
+        time.sleep(DRAIN_SECONDS)
+        rss = {1000: pbxd.rss}
+        if not setup.quick:
+            # The first 1,000 calls end within 32 s, so fewer transactions were ever alive at
+            # once than in a long run: the 10,000 and 20,000 figures are the ones to compare.
+            for total, batches in ((10_000, [3000, 3000, 3000]), (20_000, [2500, 2500, 2500, 2500])):
+                print(f"memory: up to {total:,} calls, then {DRAIN_SECONDS} s ...")
+                runs += [call(rate, batch) for batch in batches]
+                time.sleep(DRAIN_SECONDS)
+                rss[total] = pbxd.rss
+        return rss, runs
 
 
 if __name__ == "__main__":

@@ -287,6 +287,18 @@ class Endpoint:
             entry = (deadline, next(self._sequence), isinstance(item, Incoming), item.key)
             heapq.heappush(self._heap, entry)
 
+    def _compact_heap(self) -> None:
+        """Drop entries of ended or rescheduled transactions (a Timer C planned for 3 minutes
+        but stopped by a 2xx would otherwise stay in the heap for those 3 minutes)."""
+        live: list[Incoming | Outgoing] = [*self._server.values(), *self._client.values()]
+        self._heap = []
+        for item in live:
+            if item.scheduled is not None:
+                self._heap.append(
+                    (item.scheduled, next(self._sequence), isinstance(item, Incoming), item.key)
+                )
+        heapq.heapify(self._heap)
+
     async def _tick_forever(self) -> None:
         while True:
             await asyncio.sleep(TICK)
@@ -294,6 +306,8 @@ class Endpoint:
 
     def tick(self) -> None:
         now = self.now()
+        if len(self._heap) > 2 * (len(self._server) + len(self._client)) + 1000:
+            self._compact_heap()
         heap = self._heap
         while heap and heap[0][0] <= now:
             due, _, is_server, key = heapq.heappop(heap)

@@ -4,8 +4,11 @@ retransmissions, several messages in one TCP segment, and a prompt stop."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from collections.abc import Awaitable
+
+from pbxd.server import GC_THRESHOLDS, PbxServer
 
 from .harness import free_port, make_config, running, store_with
 from .phone import Phone
@@ -139,20 +142,21 @@ def test_tcp_stream_with_two_messages_in_one_segment_and_keepalives() -> None:
     run(scenario())
 
 
-def test_stop_is_prompt_and_leaves_the_store_open() -> None:
+def test_stop_is_prompt_leaves_the_store_open_and_restores_the_collector() -> None:
     async def scenario() -> None:
         port = free_port(HOST)
         store = store_with("1001")
         config = make_config(HOST, port)
-        from pbxd.server import PbxServer
-
+        before = gc.get_threshold()
         server = PbxServer(config, store)
         await server.start()
         assert server.healthy()
+        assert gc.get_threshold() == GC_THRESHOLDS
         phone = await Phone("1001", "pw-1001", host=HOST, pbx=(HOST, port)).start()
         assert (await phone.register()).status == 200
         await asyncio.wait_for(server.stop(), 1.0)
         assert not server.healthy() and not store.closed
+        assert gc.get_threshold() == before
         await phone.close()
         again = PbxServer(config, store)  # the port is free again at once
         await again.start()
