@@ -15,12 +15,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Tools the venv installs (ansible-lint, ansible-test) call each other by name.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup lab test lint typecheck unit integration manifest-check sanity ansible-lint artifact contract clean
+.PHONY: help setup lab test bench lint typecheck unit integration manifest-check sanity ansible-lint artifact contract clean
 
 help:
 	@echo "make lab    set up, then run a full rollout in the lab (inventories/lab)"
 	@echo "make test   set up, then run every test and check (what CI runs)"
 	@echo "make setup  only set up: system packages, .venv, collection link"
+	@echo "make bench  run the benchmarks and print their figures (not part of make test)"
 
 # --- setup -------------------------------------------------------------------------------
 
@@ -45,6 +46,13 @@ $(COLLECTION_LINK):
 
 lab: setup
 	$(BIN)/ansible-playbook playbooks/site.yml
+
+# --- benchmarks: they print figures; speed is never asserted by a test ----------------------
+
+bench: setup
+	$(BIN)/python pbx/bench/sipbench.py
+	$(BIN)/python pbx/bench/store_bench.py
+	$(BIN)/python lab/bench/bench_pipelines.py
 
 # --- tests and checks --------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 """How long one lab round trip takes: open a session (lock, load, liveness check, save) and run
 a typical read pipeline, as the connection plugin does for every cmdlet_pipelines task.
 
-    .venv/bin/python lab/benchmarks/bench_pipelines.py [--rounds 200]
+    .venv/bin/python lab/bench/bench_pipelines.py [--rounds 200]
 
 Prints the median and 95th percentile per round trip, and the size of state.json.
 """
