@@ -459,7 +459,8 @@ class Proxy:
         retry = branch.request.copy()
         retry.pop_first("via")
         retry.prepend("via", self.endpoint.via(branch.dest.transport))
-        retry.set("cseq", f"{branch.request.cseq[0] + 1} INVITE")
+        # Same CSeq: the number belongs to the caller's dialog, and a higher one reaching the
+        # callee would make the caller's next in-dialog request look out of order there.
         answer = digest.authorization(
             challenge_value=challenge,
             method="INVITE",

@@ -13,9 +13,9 @@ import secrets
 from dataclasses import dataclass, field
 
 from pbxd.sip import digest
+from pbxd.sip.dialog import Dialog
 from pbxd.sip.message import Request, Response, make_response, new_tag, parse_message
 from pbxd.sip.stream import StreamParser
-from pbxd.sip.uri import parse_name_addr
 
 TIMEOUT = 5.0
 
@@ -27,11 +27,7 @@ class Call:
     invite: Request
     responses: list[Response] = field(default_factory=list)
     final: Response | None = None
-    route_set: list[str] = field(default_factory=list)
-    remote_target: str = ""
-    local_tag: str = ""
-    remote_tag: str = ""
-    cseq: int = 1
+    dialog: Dialog | None = None
 
     @property
     def call_id(self) -> str:
@@ -40,6 +36,10 @@ class Call:
     @property
     def statuses(self) -> list[int]:
         return [r.status for r in self.responses]
+
+    @property
+    def route_set(self) -> list[str]:
+        return self.dialog.route_set if self.dialog is not None else []
 
 
 class Phone:
@@ -169,14 +169,18 @@ class Phone:
             del self._pending[key]
 
     async def request_with_auth(self, request: Request) -> list[Response]:
+        return (await self.send_with_auth(request))[1]
+
+    async def send_with_auth(self, request: Request) -> tuple[Request, list[Response]]:
+        """Send ``request``, answering one challenge; the request last sent and its responses."""
         responses = await self.transact(request)
         final = responses[-1]
         if final.status in (401, 407):
             if request.method == "INVITE":
                 self.send(_ack_for(request, final))
-            retry = self.authorize(request, final)
-            responses = await self.transact(retry)
-        return responses
+            request = self.authorize(request, final)
+            responses = await self.transact(request)
+        return request, responses
 
     def authorize(self, request: Request, challenge: Response, *, algorithm: str | None = None) -> Request:
         header = "www-authenticate" if challenge.status == 401 else "proxy-authenticate"
@@ -212,8 +216,8 @@ class Phone:
         invite = self.new_request("INVITE", f"sip:{number}@{pbx}", to=f"<sip:{number}@{pbx}>")
         invite.body = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
         invite.headers.append(("content-type", "application/sdp"))
-        responses = await self.request_with_auth(invite)
-        return self._conclude(invite, responses)
+        sent, responses = await self.send_with_auth(invite)
+        return self._conclude(sent, responses)
 
     async def start_call(self, number: str) -> tuple[Request, asyncio.Queue[Response]]:
         """Send an (authenticated) INVITE and return at once with the queue of its responses."""
@@ -234,33 +238,14 @@ class Phone:
             self.send(_ack_for(invite, final))
             return call
         if 200 <= final.status < 300:
-            call.route_set = final.get_all("record-route")[::-1]
-            call.remote_target = parse_name_addr(final.get("contact") or "").uri.__str__()
-            call.local_tag = invite.tag("from") or ""
-            call.remote_tag = final.tag("to") or ""
-            self.send(self.in_dialog(call, "ACK", cseq=invite.cseq[0]))
+            call.dialog = Dialog.as_caller(invite, final)
+            self.send(call.dialog.request("ACK", self.via(), cseq=invite.cseq[0]))
             self.calls[call.call_id] = call
         return call
 
-    def in_dialog(self, call: Call, method: str, *, cseq: int | None = None) -> Request:
-        if cseq is None:
-            call.cseq = max(call.cseq, call.invite.cseq[0]) + 1
-            cseq = call.cseq
-        request = Request(method, call.remote_target, [])
-        request.headers = [
-            ("via", self.via()),
-            ("max-forwards", "70"),
-            ("from", f"{call.invite.get('from')}"),
-            ("to", f"{call.invite.get('to')};tag={call.remote_tag}"),
-            ("call-id", call.call_id),
-            ("cseq", f"{cseq} {method}"),
-        ]
-        if call.local_tag != (call.invite.tag("from") or ""):
-            # Callee side: From and To swap.
-            request.set("from", f"{call.invite.get('to')};tag={call.local_tag}")
-            request.set("to", f"{call.invite.get('from')}")
-        request.headers.extend(("route", value) for value in call.route_set)
-        return request
+    def in_dialog(self, call: Call, method: str) -> Request:
+        assert call.dialog is not None, "the call has no dialog"
+        return call.dialog.request(method, self.via())
 
     async def hang_up(self, call: Call) -> Response:
         return (await self.transact(self.in_dialog(call, "BYE")))[-1]
@@ -293,8 +278,9 @@ class Phone:
             if invite is not None:
                 self.send(make_response(invite, 487, to_tag=self._tags[message.call_id]))
         elif message.method == "BYE":
-            self.calls.pop(message.call_id, None)
-            self.send(make_response(message, 200))
+            call = self.calls.pop(message.call_id, None)
+            in_order = call is None or call.dialog is None or call.dialog.accept(message)
+            self.send(make_response(message, 200 if in_order else 500))
         elif message.method != "ACK":
             self.send(make_response(message, 200))
 
@@ -308,13 +294,9 @@ class Phone:
                 response.headers.append(("contact", self.contact))
             self.send(response)
             if 200 <= status < 300:
-                call = Call(invite, final=response)
-                call.route_set = invite.get_all("record-route")
-                call.remote_target = str(parse_name_addr(invite.get("contact") or "").uri)
-                call.local_tag = tag
-                call.remote_tag = invite.tag("from") or ""
-                call.cseq = 100
-                self.calls[invite.call_id] = call
+                dialog = Dialog.as_callee(invite, tag)
+                dialog.confirm(response)
+                self.calls[invite.call_id] = Call(invite, final=response, dialog=dialog)
         if self.answer and self.answer[-1] < 200:
             self._ringing[invite.top_via.branch] = invite
 

@@ -289,7 +289,8 @@ def test_a_callee_that_drops_record_route_still_gets_the_bye_but_strangers_are_n
             await bob.next_request("ACK")
             assert (await alice.hang_up(call)).status == 200
             await bob.next_request("BYE")
-            call.remote_target = "sip:someone@127.0.0.99:5999"
+            assert call.dialog is not None
+            call.dialog.remote_target = "sip:someone@127.0.0.99:5999"
             assert (await alice.hang_up(call)).status == 403
             for phone in (alice, bob):
                 await phone.close()
