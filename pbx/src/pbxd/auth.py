@@ -20,6 +20,12 @@ from pbxd.throttle import FailureThrottle
 log = logging.getLogger("pbxd.auth")
 
 EXTENSION_CACHE_SECONDS = 5.0
+
+# The challenges offered, in order of preference (RFC 8760 §2.4). SHA-256 is verified whenever a
+# client answers with it, but it is not offered by default: deployed clients fail on it
+# (baresip 1.0's libre gives up with ENOSYS if *any* challenge is not MD5; SIPp 3.6.1 answers
+# the first challenge even when it cannot compute it).
+DEFAULT_CHALLENGE_ALGORITHMS = ("MD5",)
 _CACHE_LIMIT = 50_000
 
 
@@ -52,9 +58,16 @@ class Authenticator:
         realm: str,
         nonce_ttl: float,
         store: Store,
+        *,
         throttle: FailureThrottle,
         clock: Callable[[], float] = time.time,
+        algorithms: tuple[str, ...] = DEFAULT_CHALLENGE_ALGORITHMS,
     ) -> None:
+        unsupported = [a for a in algorithms if a not in digest.SUPPORTED_ALGORITHMS]
+        if not algorithms or unsupported:
+            expected = list(digest.SUPPORTED_ALGORITHMS)
+            raise ValueError(f"digest algorithms {list(algorithms)!r}: expected one or more of {expected}")
+        self.algorithms = algorithms
         self.realm = realm
         self.store = store
         self.throttle = throttle
@@ -127,9 +140,9 @@ class Authenticator:
     def challenge(self, request: Request, *, proxy: bool, stale: bool) -> Response:
         nonce = self.nonces.issue(self.clock())
         header = "proxy-authenticate" if proxy else "www-authenticate"
-        # RFC 8760 §2.4: one challenge per algorithm (see SUPPORTED_ALGORITHMS for the order).
+        # RFC 8760 §2.4: one challenge per algorithm offered, the preferred one first.
         extra = [
             (header, digest.challenge(self.realm, nonce, algorithm, stale=stale))
-            for algorithm in digest.SUPPORTED_ALGORITHMS
+            for algorithm in self.algorithms
         ]
         return make_response(request, 407 if proxy else 401, to_tag=new_tag(), extra=extra)

@@ -48,9 +48,8 @@ class PbxServer:
         self.transports = Transports(sip.listen, fallback_host=sip.domain)
         self.endpoint = Endpoint(self.transports)
         self.local = LocalAddresses(sip)
-        self.auth = Authenticator(
-            sip.realm, sip.nonce_ttl, store, FailureThrottle(sip.auth_failures_per_minute)
-        )
+        throttle = FailureThrottle(sip.auth_failures_per_minute)
+        self.auth = Authenticator(sip.realm, sip.nonce_ttl, store, throttle=throttle)
         self.registrar = Registrar(sip, store, self.auth)
         self.recorder = CallRecorder(store)
         self.trunks = Trunks(config.trunks, self.endpoint)

@@ -301,6 +301,12 @@ class Phone:
             self._ringing[invite.top_via.branch] = invite
 
 
+def offered_algorithms(challenge: Response) -> list[str]:
+    """The digest algorithms a 401 or 407 offers, in its order."""
+    header = "www-authenticate" if challenge.status == 401 else "proxy-authenticate"
+    return [value.split("algorithm=")[1].split(",")[0] for value in challenge.get_all(header)]
+
+
 def _ack_for(invite: Request, final: Response) -> Request:
     headers = [(k, v) for k, v in invite.headers if k in ("via", "from", "call-id", "max-forwards")]
     headers.append(("to", final.get("to") or ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from pbxd.sip import digest
 
 RFC7616 = {
@@ -112,3 +113,17 @@ def test_nonces_are_valid_then_stale_and_foreign_ones_are_detected() -> None:
     assert factory.check("garbage", 1000.0) is digest.NonceStatus.FORGED
     stamp, _, signature = nonce.partition(".")
     assert factory.check(f"{int(stamp, 16) + 1:x}.{signature}", 1000.0) is digest.NonceStatus.FORGED
+
+
+def test_the_authenticator_offers_only_algorithms_it_can_verify() -> None:
+    from pbxd.auth import Authenticator
+    from pbxd.memstore import MemoryStore
+    from pbxd.throttle import FailureThrottle
+
+    def make(algorithms: tuple[str, ...]) -> Authenticator:
+        return Authenticator("r", 300, MemoryStore(), throttle=FailureThrottle(20), algorithms=algorithms)
+
+    assert make(("SHA-256", "MD5")).algorithms == ("SHA-256", "MD5")
+    for bad in ((), ("SHA-512",), ("MD5", "md4")):
+        with pytest.raises(ValueError, match="expected one or more of"):
+            make(bad)

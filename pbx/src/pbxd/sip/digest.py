@@ -20,9 +20,8 @@ _HASHES: dict[str, Callable[[bytes], str]] = {
     "SHA-256": lambda data: hashlib.sha256(data).hexdigest(),
 }
 
-# The order of the challenges sent. RFC 8760 would put SHA-256 first, but many deployed phones
-# (and SIPp 3.6.1) answer the first challenge even when they cannot compute its algorithm, and
-# fail. MD5 first keeps them working; a client that answers the SHA-256 challenge is accepted.
+# Answers in either algorithm are verified. Which ones are *offered* is the caller's choice:
+# see pbxd.auth.DEFAULT_CHALLENGE_ALGORITHMS.
 SUPPORTED_ALGORITHMS = ("MD5", "SHA-256")
 
 _AUTH_PARAM = re.compile(r'([A-Za-z][\w-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)')
