@@ -198,18 +198,19 @@ class Proxy:
         return None
 
     def _pop_own_route(self, request: Request) -> bool:
-        """Remove the top Route if it names this PBX (§16.4); True if it did."""
-        route = request.get("route")
-        if route is None:
-            return False
-        try:
-            uri = parse_name_addr(route).uri
-        except UriError:
-            return False
-        if self.local.is_local(uri):
+        """Remove the top Routes that name this PBX (§16.4; two when it record-routed twice
+        between transports, RFC 5658); True if it removed any."""
+        popped = False
+        while (route := request.get("route")) is not None:
+            try:
+                uri = parse_name_addr(route).uri
+            except UriError:
+                break
+            if not self.local.is_local(uri):
+                break
             request.pop_first("route")
-            return True
-        return False
+            popped = True
+        return popped
 
     @staticmethod
     def _decrement_max_forwards(request: Request) -> None:
@@ -384,9 +385,12 @@ class Proxy:
         forwarded = original.copy()
         forwarded.uri = uri
         self._decrement_max_forwards(forwarded)
-        host, port = self.endpoint.transports.advertised(dest.transport)
-        transport = ";transport=tcp" if dest.transport == "tcp" else ""
-        forwarded.prepend("record-route", f"<sip:{host}:{port}{transport};lr>")
+        inbound = attempt.incoming.source.transport
+        if inbound != dest.transport:
+            # Double record-routing (RFC 5658): the caller reaches us on its transport, the
+            # callee on its own. The caller's route set is the reverse, so its entry goes below.
+            forwarded.prepend("record-route", self._record_route(inbound))
+        forwarded.prepend("record-route", self._record_route(dest.transport))
         forwarded.prepend("via", self.endpoint.via(dest.transport))
         # Credentials for this PBX's realm were consumed here; they mean nothing downstream.
         forwarded.headers = [
@@ -397,6 +401,11 @@ class Proxy:
         branch = Branch(forwarded, dest, trunk)
         attempt.branches.append(branch)
         self._send_branch(attempt, branch)
+
+    def _record_route(self, transport: str) -> str:
+        host, port = self.endpoint.transports.advertised(transport)
+        parameter = ";transport=tcp" if transport == "tcp" else ""
+        return f"<sip:{host}:{port}{parameter};lr>"
 
     def _send_branch(self, attempt: CallAttempt, branch: Branch) -> None:
         branch.outgoing = self.endpoint.send_request(

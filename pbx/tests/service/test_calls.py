@@ -296,3 +296,27 @@ def test_a_callee_that_drops_record_route_still_gets_the_bye_but_strangers_are_n
                 await phone.close()
 
     run(scenario())
+
+
+def test_a_call_between_a_tcp_phone_and_a_udp_phone_is_record_routed_twice() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001", "1002")):
+            (alice,) = await phones(port, "1001", transport="tcp")
+            (bob,) = await phones(port, "1002")
+            call = await alice.call("1002")
+            assert call.statuses[-1] == 200
+            # Alice reaches the PBX over TCP, Bob over UDP: one Record-Route each (RFC 5658).
+            assert call.route_set == [f"<sip:{HOST}:{port};transport=tcp;lr>", f"<sip:{HOST}:{port};lr>"]
+            await bob.next_request("ACK")
+            assert (await alice.hang_up(call)).status == 200
+            await bob.next_request("BYE")
+            # And the callee hangs up the next call, back along both routes.
+            again = await alice.call("1002")
+            await bob.next_request("ACK")
+            assert (await bob.hang_up(bob.calls[again.call_id])).status == 200
+            await alice.next_request("BYE")
+            for phone in (alice, bob):
+                await phone.close()
+
+    run(scenario())
