@@ -318,6 +318,8 @@ class Proxy:
         except UriError:
             number = ""
         extension = await self.auth.extension(number)
+        if attempt.finished:
+            return  # cancelled while the database answered
         decision = self.dialplan.route(
             number, is_extension=extension is not None and extension.enabled, from_trunk=trunk is not None
         )
@@ -331,6 +333,9 @@ class Proxy:
             return
         if decision.number != number:
             extension = await self.auth.extension(decision.number)
+            if attempt.finished:
+                self.recorder.failed(attempt.call_id, 487)
+                return
         if extension is None or not extension.enabled:
             self._finish(attempt, make_response(request, 404, to_tag=new_tag()))
             return

@@ -7,9 +7,11 @@ import asyncio
 from collections.abc import Awaitable
 
 from pbxd.config import DialRule, Trunk
+from pbxd.memstore import MemoryStore
 from pbxd.sip.message import Request
+from pbxd.store.base import Extension
 
-from .harness import free_port, make_config, running, store_with
+from .harness import REALM, free_port, make_config, running, store_with
 from .phone import Phone
 
 A, B = "127.0.0.2", "127.0.0.3"
@@ -202,5 +204,36 @@ def test_keepalive_interval_zero_turns_probes_off_and_the_trunk_stays_up() -> No
             await asyncio.sleep(0.2)
             state = pbx_a.trunks[f"to-{B}"]
             assert state.up and state.probes == 0
+
+    run(scenario())
+
+
+class SlowStore(MemoryStore):
+    """Looks numbers up slowly, so that a CANCEL can arrive while the PBX waits."""
+
+    async def get_extension(self, number: str) -> Extension | None:
+        await asyncio.sleep(0.3)
+        return await super().get_extension(number)
+
+
+def test_a_call_cancelled_while_the_database_answers_goes_nowhere_and_leaves_no_record() -> None:
+    async def scenario() -> None:
+        port_a = free_port(A)
+        peer = await Phone("peer", "", host=B, pbx=(A, port_a)).start()  # stands in for the trunk peer
+        store = SlowStore()
+        store.add_extension("1001", "pw-1001", REALM)
+        config_a = make_config(A, port_a, trunks=(trunk_to(B, peer.port, r"2\d{3}", interval=0),))
+        async with running(config_a, store) as pbx_a:
+            alice = await registered("1001", PHONES_A, (A, port_a))
+            invite, responses = await alice.start_call("2001")
+            assert (await alice.cancel(invite)).status == 200
+            while (final := await asyncio.wait_for(responses.get(), 5)).status < 200:
+                pass
+            assert final.status == 487
+            await asyncio.sleep(0.5)  # past the lookup
+            assert peer.incoming.empty()
+            assert pbx_a.recorder.active_calls == 0 and pbx_a.proxy.attempts_in_progress == 0
+            await alice.close()
+        await peer.close()
 
     run(scenario())
