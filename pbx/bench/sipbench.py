@@ -323,7 +323,7 @@ def register_phase(setup: Setup, register: Attempt) -> Run | None:
 
 def calls_phase(setup: Setup, call: Attempt) -> Run | None:
     with Pbxd(setup, "calls"):
-        rates = [100, 200] if setup.quick else [200, 300, 400, 500, 600, 700, 800]
+        rates = [100, 200] if setup.quick else [200, 300, 400, 500, 600, 700, 800, 1000, 1200]
         return ladder("calls", rates, setup.seconds, call)
 
 
