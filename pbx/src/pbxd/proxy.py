@@ -566,7 +566,9 @@ class Proxy:
         self._attempts.pop(attempt.incoming.key, None)
 
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRACK, NOTIFY, REFER, MESSAGE"
+# New requests the PBX handles, plus those it passes along inside calls. Other new requests
+# (MESSAGE, SUBSCRIBE, ...) get 405 with this list.
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRACK, NOTIFY, REFER"
 
 
 def _uri_peer(uri: SipUri) -> Peer:

@@ -320,3 +320,18 @@ def test_a_call_between_a_tcp_phone_and_a_udp_phone_is_record_routed_twice() -> 
                 await phone.close()
 
     run(scenario())
+
+
+def test_a_new_request_the_pbx_does_not_handle_gets_405_with_allow() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001", "1002")):
+            (alice,) = await phones(port, "1001")
+            message = alice.new_request("MESSAGE", f"sip:1002@{HOST}:{port}", to=f"<sip:1002@{HOST}>")
+            response = (await alice.transact(message))[-1]
+            assert response.status == 405
+            allowed = {method.strip() for method in (response.get("allow") or "").split(",")}
+            assert {"INVITE", "REGISTER", "OPTIONS", "BYE"} <= allowed and "MESSAGE" not in allowed
+            await alice.close()
+
+    run(scenario())
