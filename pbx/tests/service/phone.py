@@ -152,7 +152,7 @@ class Phone:
         return Request(method, uri, headers)
 
     # --- transactions ----------------------------------------------------------------------
-    async def transact(self, request: Request, *, final_only: bool = True) -> list[Response]:
+    async def transact(self, request: Request) -> list[Response]:
         """Send ``request``; return the responses up to and including the final one."""
         key = (request.top_via.branch, request.method)
         queue: asyncio.Queue[Response] = asyncio.Queue()
