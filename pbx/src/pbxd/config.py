@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pbxd.sip.digest import SUPPORTED_ALGORITHMS
 from pbxd.store.url import DatabaseUrlError, SqliteUrl, is_windows_absolute, parse_database_url, redact_url
 
 Transport = Literal["udp", "tcp"]
@@ -42,6 +43,9 @@ class SipSettings:
     ring_timeout: int = 60
     # Authentication failures from one source address allowed per minute before it is throttled.
     auth_failures_per_minute: int = 20
+    # Digest algorithms offered in challenges, in order. MD5 alone by default: some phones
+    # (baresip 1.0) give up when any challenge is SHA-256. Answers in either are verified.
+    digest_algorithms: tuple[str, ...] = ("MD5",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +285,7 @@ class _Reader:
             "ring_timeout",
             "auth_failures_per_minute",
         )
-        table = self.table("sip", value, ("listen", "realm", "domain", *integers))
+        table = self.table("sip", value, ("listen", "realm", "domain", "digest_algorithms", *integers))
         if table is None:
             return None
         listen_value = self.required("sip", table, "listen")
@@ -298,6 +302,7 @@ class _Reader:
             )
             realm = None
         domain = self.required_string("sip", table, "domain")
+        algorithms = self.digest_algorithms(table.get("digest_algorithms", list(defaults.digest_algorithms)))
         numbers: dict[str, int | None] = {}
         for key in integers:
             numbers[key] = (
@@ -305,7 +310,14 @@ class _Reader:
                 if key in table
                 else getattr(defaults, key)
             )
-        if None in numbers.values() or realm is None or domain is None or not listen or None in listen:
+        if (
+            None in numbers.values()
+            or realm is None
+            or domain is None
+            or algorithms is None
+            or not listen
+            or None in listen
+        ):
             return None
         ints = {k: v for k, v in numbers.items() if v is not None}
         if not ints["min_expires"] <= ints["default_expires"] <= ints["max_expires"]:
@@ -314,7 +326,25 @@ class _Reader:
                 f"({ints['min_expires']}) and sip.max_expires ({ints['max_expires']})"
             )
             return None
-        return SipSettings(listen=tuple(x for x in listen if x), realm=realm, domain=domain, **ints)
+        return SipSettings(
+            listen=tuple(x for x in listen if x),
+            realm=realm,
+            domain=domain,
+            digest_algorithms=algorithms,
+            **ints,
+        )
+
+    def digest_algorithms(self, value: object) -> tuple[str, ...] | None:
+        expected = f'a non-empty array of distinct names from {list(SUPPORTED_ALGORITHMS)}, e.g. ["MD5"]'
+        if (
+            not isinstance(value, list)
+            or not value
+            or any(item not in SUPPORTED_ALGORITHMS for item in value)
+            or len(set(value)) != len(value)
+        ):
+            self.problem("sip.digest_algorithms", value, expected)
+            return None
+        return tuple(value)
 
     def database(self, value: object, base_dir: Path) -> DatabaseSettings | None:
         table = self.table("database", value, ("url",))

@@ -49,7 +49,9 @@ class PbxServer:
         self.endpoint = Endpoint(self.transports)
         self.local = LocalAddresses(sip)
         throttle = FailureThrottle(sip.auth_failures_per_minute)
-        self.auth = Authenticator(sip.realm, sip.nonce_ttl, store, throttle=throttle)
+        self.auth = Authenticator(
+            sip.realm, sip.nonce_ttl, store, throttle=throttle, algorithms=sip.digest_algorithms
+        )
         self.registrar = Registrar(sip, store, self.auth)
         self.recorder = CallRecorder(store)
         self.trunks = Trunks(config.trunks, self.endpoint)

@@ -83,7 +83,11 @@ def test_full_settings_are_read(tmp_path: Path) -> None:
     config = load_config(
         write(
             tmp_path,
-            MINIMAL.replace('domain = "pbx.test"', 'domain = "pbx.test"\nmin_expires = 30\nring_timeout = 5')
+            MINIMAL.replace(
+                'domain = "pbx.test"',
+                'domain = "pbx.test"\nmin_expires = 30\nring_timeout = 5\n'
+                'digest_algorithms = ["SHA-256", "MD5"]',
+            )
             + """
 [log]
 level = "debug"
@@ -109,6 +113,7 @@ prefix = "+49"
         )
     )
     assert config.sip.min_expires == 30 and config.sip.ring_timeout == 5
+    assert config.sip.digest_algorithms == ("SHA-256", "MD5")
     assert config.log == LogSettings("DEBUG", tmp_path.resolve() / "logs" / "pbxd.log")
     assert config.trunks == (
         Trunk("b", "127.0.0.3", 5070, "tcp", (r"2\d+",), ("127.0.0.3", "::1"), "a", "pw", 0),
@@ -240,3 +245,11 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.toml")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(write(tmp_path, "[sip\n"))
+
+
+@pytest.mark.parametrize("value", ["[]", '["MD5", "MD5"]', '["SHA-512"]', '"MD5"', '["md5"]'])
+def test_digest_algorithms_must_be_distinct_supported_names(tmp_path: Path, value: str) -> None:
+    text = MINIMAL.replace('domain = "pbx.test"', f'domain = "pbx.test"\ndigest_algorithms = {value}')
+    (problem,) = problems(tmp_path, text)
+    assert problem.startswith("sip.digest_algorithms: ")
+    assert "a non-empty array of distinct names from ['MD5', 'SHA-256']" in problem

@@ -37,6 +37,7 @@ def make_config(
     dialplan: tuple[DialRule, ...] = (),
     nonce_ttl: int = 300,
     auth_failures_per_minute: int = 20,
+    digest_algorithms: tuple[str, ...] = ("MD5",),
 ) -> PbxConfig:
     return PbxConfig(
         sip=SipSettings(
@@ -46,6 +47,7 @@ def make_config(
             nonce_ttl=nonce_ttl,
             ring_timeout=ring_timeout,
             auth_failures_per_minute=auth_failures_per_minute,
+            digest_algorithms=digest_algorithms,
         ),
         database=DatabaseSettings("sqlite:///unused.db"),
         trunks=trunks,

@@ -41,8 +41,8 @@ def test_register_with_right_password_binds_the_contact_and_writes_it_through() 
 def test_both_digest_algorithms_are_offered_when_configured_and_accepted() -> None:
     async def scenario() -> None:
         port = free_port(HOST)
-        async with running(make_config(HOST, port), store_with("1001")) as server:
-            server.auth.algorithms = ("SHA-256", "MD5")
+        config = make_config(HOST, port, digest_algorithms=("SHA-256", "MD5"))
+        async with running(config, store_with("1001")):
             phone = await Phone("1001", "pw-1001", host=HOST, pbx=(HOST, port)).start()
             for algorithm in ("MD5", "SHA-256"):
                 request = phone.new_request("REGISTER", f"sip:{HOST}")
