@@ -84,21 +84,36 @@ def register_phone(sipp: Sipp, pbx: Any, host: str, number: str, password: str) 
     return host, port
 
 
+def place_call(
+    sipp: Sipp,
+    caller_pbx: Any,
+    callee_pbx: Any,
+    callee: tuple[str, int],
+    caller: tuple[str, str, str],
+    *,
+    scenarios: tuple[str, str] = ("call.xml", "answer.xml"),
+) -> None:
+    """SIPp phone ``callee`` (already registered on ``callee_pbx``) waits with the second scenario
+    while SIPp calls it through ``caller_pbx`` as (number, password, dialled) with the first;
+    both must succeed."""
+    caller_scenario, callee_scenario = scenarios
+    waiting = sipp.start(callee_scenario, local=callee)
+    sipp.run(
+        caller_scenario,
+        local=(PHONE_1, free_port(PHONE_1)),
+        remote=(caller_pbx.host, caller_pbx.port),
+        fields=auth_fields(*caller),
+    ).assert_ok(caller_pbx)
+    sipp.finish(waiting, callee_scenario).assert_ok(callee_pbx)
+
+
 def test_call_between_two_extensions_with_bye(pbxes: PbxFactory, sipp: Sipp) -> None:
     pbx = pbxes("a", PBX_A)
     pbx.add_extension("100", "secret-100")
     pbx.add_extension("101", "secret-101")
     pbx.start()
     callee = register_phone(sipp, pbx, PHONE_2, "101", "secret-101")
-    answering = sipp.start("answer.xml", local=callee)
-    call = sipp.run(
-        "call.xml",
-        local=(PHONE_1, free_port(PHONE_1)),
-        remote=(pbx.host, pbx.port),
-        fields=auth_fields("100", "secret-100", "101"),
-    )
-    call.assert_ok(pbx)
-    sipp.finish(answering, "answer.xml").assert_ok(pbx)
+    place_call(sipp, pbx, pbx, callee, ("100", "secret-100", "101"))
     record = final_call_record(pbx)
     assert (record["caller"], record["callee"], record["route"], record["disposition"]) == (
         "100",
@@ -115,15 +130,14 @@ def test_call_cancelled_while_ringing(pbxes: PbxFactory, sipp: Sipp) -> None:
     pbx.add_extension("101", "secret-101")
     pbx.start()
     callee = register_phone(sipp, pbx, PHONE_2, "101", "secret-101")
-    ringing = sipp.start("ring_cancelled.xml", local=callee)
-    call = sipp.run(
-        "call_cancel.xml",
-        local=(PHONE_1, free_port(PHONE_1)),
-        remote=(pbx.host, pbx.port),
-        fields=auth_fields("100", "secret-100", "101"),
+    place_call(
+        sipp,
+        pbx,
+        pbx,
+        callee,
+        ("100", "secret-100", "101"),
+        scenarios=("call_cancel.xml", "ring_cancelled.xml"),
     )
-    call.assert_ok(pbx)
-    sipp.finish(ringing, "ring_cancelled.xml").assert_ok(pbx)
     record = final_call_record(pbx)
     assert (record["caller"], record["callee"], record["disposition"]) == ("100", "101", "cancelled")
 
@@ -139,15 +153,7 @@ def test_call_across_a_trunk_between_two_pbxd(pbxes: PbxFactory, sipp: Sipp) -> 
     site_b.start()
     site_a.start()
     callee = register_phone(sipp, site_b, PHONE_2, "200", "secret-200")
-    answering = sipp.start("answer.xml", local=callee)
-    call = sipp.run(
-        "call.xml",
-        local=(PHONE_1, free_port(PHONE_1)),
-        remote=(site_a.host, site_a.port),
-        fields=auth_fields("100", "secret-100", "200"),
-    )
-    call.assert_ok(site_a)
-    sipp.finish(answering, "answer.xml").assert_ok(site_b)
+    place_call(sipp, site_a, site_b, callee, ("100", "secret-100", "200"))
     at_a = final_call_record(site_a)
     assert (at_a["caller"], at_a["callee"], at_a["route"], at_a["disposition"]) == (
         "100",
@@ -173,13 +179,5 @@ def test_registration_survives_a_pbxd_restart(
     assert pbx.stop() == 0
     pbx.start()
     assert "loaded 1 registrations from the database" in pbx.log_text()
-    answering = sipp.start("answer.xml", local=callee)
-    call = sipp.run(
-        "call.xml",
-        local=(PHONE_1, free_port(PHONE_1)),
-        remote=(pbx.host, pbx.port),
-        fields=auth_fields("100", "secret-100", "101"),
-    )
-    call.assert_ok(pbx)
-    sipp.finish(answering, "answer.xml").assert_ok(pbx)
+    place_call(sipp, pbx, pbx, callee, ("100", "secret-100", "101"))
     assert final_call_record(pbx)["disposition"] == "answered"
