@@ -80,7 +80,9 @@ class PipelineAction(ActionBase):
             if plan.changes and not self._task.check_mode:
                 self._run_pipelines(list(plan.changes), task_vars)
         except ExecutorError as error:
-            result.update(failed=True, msg=str(error), round_trips=self._round_trips)
+            # A failure in the apply round trip may follow pipelines that did change the host.
+            changed = bool(error.result.get("changed", False))
+            result.update(failed=True, changed=changed, msg=str(error), round_trips=self._round_trips)
             for key in ("pipeline", "step", "cmdlet", "error_id"):
                 if key in error.result:
                     result[key] = error.result[key]

@@ -207,3 +207,20 @@ def test_a_reference_must_point_at_an_earlier_pipeline_of_the_same_round_trip() 
     with pytest.raises(AnsibleActionFail, match="'disks', which is not an earlier pipeline"):
         make_action(Backwards, {"names": ["A"]}, fake).run(task_vars={})
     assert fake.calls == []
+
+
+def test_a_failed_apply_after_an_earlier_change_reports_changed() -> None:
+    class OneByOne(FeatureAction):
+        def plan(self, args: Mapping[str, Any], observed: Observed) -> Plan:
+            changes = tuple(
+                change(f"install {n}", Step("Install-WindowsFeature", {"Name": (n,)})) for n in args["names"]
+            )
+            return Plan(changes=changes, before={}, after={})
+
+    host = Host(A="Available", **{"Bad-Feature": "Available"})
+    result = make_action(OneByOne, {"names": ["A", "Bad-Feature"]}, FakeWindows(host.handlers())).run(
+        task_vars={}
+    )
+    assert result["failed"] is True
+    assert host.features["A"] == "Installed"
+    assert result["changed"] is True
