@@ -57,6 +57,8 @@ def test_a_reference_to_a_pipeline_that_has_not_run_fails_clearly(sas_lab: Lab) 
     )
     assert result["failed"]
     assert "refers to the output of 'later', which is not an earlier pipeline" in result["msg"]
+    # The executor throws a string: PowerShell makes the message itself the FullyQualifiedErrorId.
+    assert result["error_id"] == result["msg"].split("(New-StoragePool): ", 1)[1]
     assert output(sas_lab, "SAS-N1", "Get-StoragePool", {"IsPrimordial": False}) == []
 
 

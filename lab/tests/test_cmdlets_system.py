@@ -221,7 +221,8 @@ def test_select_gives_null_for_a_missing_property(lab: Lab) -> None:
 
 def test_unknown_and_unsimulated_cmdlets_fail_loudly(lab: Lab) -> None:
     unknown = run(lab, "PBX-N1", pipeline("x", ("Get-Nonsense", {})))
-    assert unknown["error_id"] == "CommandNotFoundException"
+    # The executor looks the cmdlet up with Get-Command -ErrorAction Stop, which names itself in the id.
+    assert unknown["error_id"] == "CommandNotFoundException,Microsoft.PowerShell.Commands.GetCommandCommand"
     unsimulated = run(lab, "PBX-N1", pipeline("x", ("Get-ClusterNode", {})))
     assert unsimulated["error_id"] == "wsfclab.Unsupported"
     assert "unsupported in the lab: Get-ClusterNode" in unsimulated["msg"]

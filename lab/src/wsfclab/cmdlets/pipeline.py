@@ -192,13 +192,12 @@ def _dereference(
     if not is_output_reference(value):
         return value
     if value["output_of"] not in outputs:
-        raise _PipelineFailure(
-            step,
-            cmdlet,
+        message = (
             f"parameter -{parameter} refers to the output of '{value['output_of']}', "
-            "which is not an earlier pipeline of this call",
-            "RuntimeException",
+            "which is not an earlier pipeline of this call"
         )
+        # The executor throws this text, and PowerShell makes a thrown string its own error id.
+        raise _PipelineFailure(step, cmdlet, message, message)
     return list(outputs[value["output_of"]])
 
 
@@ -229,7 +228,7 @@ def _bind(inputs: Mapping[str, str], obj: CimObject, params: Mapping[str, Any], 
 def _binding_error_id(message: str, cmdlet: str) -> str:
     """The FullyQualifiedErrorId PowerShell gives the binding failure the manifest found."""
     if "is not a cmdlet" in message:
-        return "CommandNotFoundException"
+        return "CommandNotFoundException,Microsoft.PowerShell.Commands.GetCommandCommand"
     if "A parameter cannot be found" in message:
         return f"NamedParameterNotFound,{cmdlet}"
     if "missing mandatory" in message:
