@@ -11,12 +11,18 @@ from pbxd.sip.uri import SipUri
 class LocalAddresses:
     def __init__(self, settings: SipSettings) -> None:
         self._pairs = {(listen.host.lower(), listen.port) for listen in settings.listen}
+        self._ports = {listen.port for listen in settings.listen}
         self._names = {settings.domain.lower()}
 
     def is_local(self, uri: SipUri) -> bool:
-        if uri.host in self._names and (uri.port is None or any(port == uri.port for _, port in self._pairs)):
+        return self._is_us(uri.host, uri.port)
+
+    def _is_us(self, host: str, port: int | None) -> bool:
+        """A listen address, or the domain on a listen port. The domain also stands for the
+        wildcard listen addresses (0.0.0.0, ::): it is what Via and Record-Route name then."""
+        if host in self._names and (port is None or port in self._ports):
             return True
-        return (uri.host, uri.port or 5060) in self._pairs
+        return (host, port or 5060) in self._pairs
 
     def in_via(self, request: Request) -> bool:
         """True when one of the request's Vias was written by this PBX (it has looped back)."""
@@ -25,4 +31,4 @@ class LocalAddresses:
     def is_own_via(self, value: str) -> bool:
         host_port = value.partition(" ")[2].partition(";")[0].strip().lower()
         host, _, port = host_port.rpartition(":")
-        return port.isdigit() and (host, int(port)) in self._pairs
+        return port.isdigit() and self._is_us(host, int(port))
