@@ -37,8 +37,9 @@ $spec = @{
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 
 # Turn any output value into something ConvertTo-Json renders the same way on every host:
-# enums by name, dates in ISO 8601 (UTC), collections as arrays, objects as property maps
-# down to $Depth levels, and anything deeper as its string form.
+# enums by name, dates in ISO 8601 (UTC), collections as arrays, and objects as property maps
+# while $Depth (the object levels still to render, this one included) lasts; deeper objects
+# become their string form. Collections are not a level of their own.
 function ConvertTo-SafeValue {
     param($Value, [int]$Depth)
 
@@ -49,29 +50,29 @@ function ConvertTo-SafeValue {
         return $Value.ToString()
     }
     if ($Value.GetType().IsPrimitive -or $Value -is [decimal]) { return $Value }
+    if ($Value -is [System.Collections.IEnumerable] -and $Value -isnot [System.Collections.IDictionary]) {
+        return , @(foreach ($item in $Value) { ConvertTo-SafeValue -Value $item -Depth $Depth })
+    }
     if ($Depth -le 0) { return $Value.ToString() }
+    $map = [ordered]@{}
     if ($Value -is [System.Collections.IDictionary]) {
-        $map = [ordered]@{}
         foreach ($key in $Value.Keys) { $map["$key"] = ConvertTo-SafeValue -Value $Value[$key] -Depth ($Depth - 1) }
         return $map
     }
-    if ($Value -is [System.Collections.IEnumerable]) {
-        return , @(foreach ($item in $Value) { ConvertTo-SafeValue -Value $item -Depth ($Depth - 1) })
-    }
-    $map = [ordered]@{}
     foreach ($property in $Value.PSObject.Properties) {
         $map[$property.Name] = ConvertTo-SafeValue -Value $property.Value -Depth ($Depth - 1)
     }
     return $map
 }
 
-# One output object: the selected properties, or all of them when nothing is selected.
+# One output object: always a map of the selected properties (all of them when nothing is
+# selected), whose values are the first level that $Depth counts.
 function ConvertTo-SafeObject {
     param($Object, [string[]]$Select, [int]$Depth)
 
-    if ($null -eq $Object -or -not $Select) { return ConvertTo-SafeValue -Value $Object -Depth $Depth }
+    if ($null -eq $Object -or -not $Select) { return ConvertTo-SafeValue -Value $Object -Depth ($Depth + 1) }
     $map = [ordered]@{}
-    foreach ($name in $Select) { $map[$name] = ConvertTo-SafeValue -Value $Object.$name -Depth ($Depth - 1) }
+    foreach ($name in $Select) { $map[$name] = ConvertTo-SafeValue -Value $Object.$name -Depth $Depth }
     return $map
 }
 

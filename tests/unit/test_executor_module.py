@@ -129,3 +129,22 @@ def test_changing_pipelines_are_refused_in_check_mode_before_any_runs() -> None:
     refusal = source.index("cannot run in check mode")
     first_invocation = source.index("& $command")
     assert refusal < first_invocation
+
+
+def function_body(name: str) -> str:
+    root = parse(SCRIPT.read_bytes())
+    for function in nodes(root, "function_statement"):
+        if f"function {name} " in text(function):
+            return text(function)
+    raise AssertionError(f"no function {name}")
+
+
+def test_output_depth_counts_object_levels_as_the_contract_and_the_lab_do() -> None:
+    """``depth: N`` renders N levels of nested objects as maps below each output object, whose own
+    properties are level 1 (``wsfclab.cmdlets.pipeline.render``); collections are not a level."""
+    whole = function_body("ConvertTo-SafeObject")
+    assert "ConvertTo-SafeValue -Value $Object -Depth ($Depth + 1)" in whole
+    assert "ConvertTo-SafeValue -Value $Object.$name -Depth $Depth" in whole
+    value = function_body("ConvertTo-SafeValue")
+    items = value.index("ConvertTo-SafeValue -Value $item -Depth $Depth")
+    assert items < value.index("if ($Depth -le 0)"), "collections must not be cut into strings"
