@@ -126,7 +126,7 @@ class Authenticator:
             self.throttle.record_failure(source_host, now)
             log.info("authentication of %r from %s failed", credentials.username, source_host)
             return AuthOutcome(reject=make_response(request, 403, "Forbidden (wrong credentials)"))
-        if self.nonces.check(credentials.nonce, now) is not digest.NonceStatus.VALID:
+        if self.nonces.use(credentials.nonce, credentials.nc, now) is not digest.NonceStatus.VALID:
             return AuthOutcome(reject=self.challenge(request, proxy=proxy, stale=True))
         return AuthOutcome(username=credentials.username)
 

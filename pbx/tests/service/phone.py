@@ -182,7 +182,9 @@ class Phone:
             responses = await self.transact(request)
         return request, responses
 
-    def authorize(self, request: Request, challenge: Response, *, algorithm: str | None = None) -> Request:
+    def authorize(
+        self, request: Request, challenge: Response, *, algorithm: str | None = None, nc: int = 1
+    ) -> Request:
         header = "www-authenticate" if challenge.status == 401 else "proxy-authenticate"
         challenges = challenge.get_all(header)
         chosen = challenges[0]
@@ -199,6 +201,7 @@ class Phone:
             username=self.number,
             password=self.password,
             cnonce=secrets.token_hex(4),
+            nc=nc,
         )
         retry.set("authorization" if challenge.status == 401 else "proxy-authorization", answer)
         return retry

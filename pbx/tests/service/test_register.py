@@ -143,7 +143,7 @@ def test_out_of_order_cseq_on_the_same_call_id_is_refused() -> None:
             request = phone.new_request("REGISTER", f"sip:{HOST}", cseq=10)
             challenge = (await phone.transact(request))[-1]
             assert (await phone.transact(phone.authorize(request, challenge)))[-1].status == 200
-            older = phone.authorize(request, challenge)
+            older = phone.authorize(request, challenge, nc=2)  # the nonce again, counted on
             older.set("cseq", "5 REGISTER")
             assert (await phone.transact(older))[-1].status == 500
             await phone.close()
@@ -175,6 +175,37 @@ def test_register_over_tcp_reuses_the_connection() -> None:
             phone = await Phone("1001", "pw-1001", host=HOST, pbx=(HOST, port), transport="tcp").start()
             assert (await phone.register()).status == 200
             assert [b.source for b in store.bindings.values()] == [f"tcp:{HOST}:{phone.port}"]
+            await phone.close()
+
+    run(scenario())
+
+
+def test_a_replayed_digest_answer_binds_nothing_but_a_counted_reuse_of_the_nonce_does() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        store = store_with("1001")
+        async with running(make_config(HOST, port), store):
+            phone = await Phone("1001", "pw-1001", host=HOST, pbx=(HOST, port)).start()
+            request = phone.new_request("REGISTER", f"sip:{HOST}")
+            challenge = (await phone.transact(request))[-1]
+            answered = phone.authorize(request, challenge)
+            assert (await phone.transact(answered))[-1].status == 200
+
+            # Someone who captured that REGISTER sends its Authorization again (Contact is not
+            # covered by the digest) to take the extension's calls.
+            replay = answered.copy()
+            replay.set("via", phone.via())
+            replay.set("cseq", "90 REGISTER")
+            replay.set("contact", "<sip:1001@127.0.0.99:5099>")
+            refused = (await phone.transact(replay))[-1]
+            assert refused.status == 401
+            assert all("stale=true" in value for value in refused.get_all("www-authenticate"))
+            assert [b.contact for b in store.bindings.values()] == [phone.contact.strip("<>")]
+
+            # The phone itself may reuse the nonce with a higher nonce count (RFC 7616 §3.4).
+            again = phone.authorize(request, challenge, nc=2)
+            again.set("cseq", "91 REGISTER")
+            assert (await phone.transact(again))[-1].status == 200
             await phone.close()
 
     run(scenario())

@@ -127,3 +127,21 @@ def test_the_authenticator_offers_only_algorithms_it_can_verify() -> None:
     for bad in ((), ("SHA-512",), ("MD5", "md4")):
         with pytest.raises(ValueError, match="expected one or more of"):
             make(bad)
+
+
+def test_a_nonce_count_must_go_up_and_forgotten_nonces_are_challenged_again() -> None:
+    factory = digest.NonceFactory(ttl=300, secret=b"k" * 32, count_limit=2)
+    first, second, third = (factory.issue(1000.0 + i) for i in range(3))
+    assert first != factory.issue(1000.0)  # unique within one millisecond
+    assert factory.use(first, "00000001", 1010.0) is digest.NonceStatus.VALID
+    assert factory.use(first, "00000001", 1010.0) is digest.NonceStatus.STALE  # replayed
+    assert factory.use(first, "00000003", 1011.0) is digest.NonceStatus.VALID
+    assert factory.use(first, "00000002", 1012.0) is digest.NonceStatus.STALE  # went back
+    assert factory.use(first, "not-hex", 1012.0) is digest.NonceStatus.STALE
+    assert factory.use(second, None, 1013.0) is digest.NonceStatus.VALID  # no qop: once only
+    assert factory.use(second, None, 1013.0) is digest.NonceStatus.STALE
+    # The limit of two pushes "first" out: its history is lost, so it is not trusted again.
+    assert factory.use(third, "00000001", 1014.0) is digest.NonceStatus.VALID
+    assert factory.use(first, "00000009", 1015.0) is digest.NonceStatus.STALE
+    assert factory.use(third, "00000002", 1015.0) is digest.NonceStatus.VALID
+    assert factory.use(third, "00000003", 1400.0) is digest.NonceStatus.STALE  # expired

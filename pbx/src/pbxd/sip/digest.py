@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -142,20 +143,38 @@ class NonceStatus(Enum):
     FORGED = "forged"
 
 
-class NonceFactory:
-    """Issues and checks stateless nonces: ``<timestamp hex>.<HMAC of it>``."""
+# Nonces whose counts are remembered (see NonceFactory.use): about 100 bytes each.
+NONCE_COUNT_LIMIT = 100_000
 
-    def __init__(self, ttl: float, secret: bytes | None = None) -> None:
+
+class NonceFactory:
+    """Issues and checks stateless nonces: ``<timestamp hex>.<salt>.<HMAC of both>``.
+
+    Checking needs no memory; ``use`` also remembers the highest nonce count (``nc``) accepted
+    for each nonce, so that a captured answer cannot be sent again while its nonce is young
+    (the digest does not cover Contact: a replayed REGISTER could bind any address).
+    """
+
+    def __init__(
+        self, ttl: float, secret: bytes | None = None, *, count_limit: int = NONCE_COUNT_LIMIT
+    ) -> None:
         self._ttl = ttl
         self._secret = secret or secrets.token_bytes(32)
+        self._count_limit = count_limit
+        # nonce -> (issue time, highest count accepted), in order of first use.
+        self._counts: OrderedDict[str, tuple[float, int]] = OrderedDict()
+        # Nonces issued at or before this time may have been used and forgotten since.
+        self._forgotten_until = float("-inf")
 
     def issue(self, now: float) -> str:
-        stamp = f"{int(now * 1000):x}"
-        return f"{stamp}.{self._sign(stamp)}"
+        # The salt makes every nonce unique, even two issued within the same millisecond.
+        signed = f"{int(now * 1000):x}.{secrets.token_hex(4)}"
+        return f"{signed}.{self._sign(signed)}"
 
     def check(self, nonce: str, now: float) -> NonceStatus:
-        stamp, _, signature = nonce.partition(".")
-        if not hmac.compare_digest(self._sign(stamp), signature):
+        signed, _, signature = nonce.rpartition(".")
+        stamp = signed.partition(".")[0]
+        if not hmac.compare_digest(self._sign(signed), signature):
             # Signed by another process (a restart or failover changes the secret): the client
             # knew the password, so it only needs a fresh nonce.
             return NonceStatus.FORGED
@@ -167,8 +186,48 @@ class NonceFactory:
             return NonceStatus.STALE
         return NonceStatus.VALID
 
-    def _sign(self, stamp: str) -> str:
-        return hmac.new(self._secret, stamp.encode("ascii", "replace"), hashlib.sha256).hexdigest()[:32]
+    def use(self, nonce: str, nc: str | None, now: float) -> NonceStatus:
+        """``check``, and STALE as well when ``nc`` is not higher than every count accepted
+        before for this nonce (a replay). An answer without qop has no count: its nonce
+        serves once. Call only for answers whose digest is right."""
+        status = self.check(nonce, now)
+        if status is not NonceStatus.VALID:
+            return status
+        count = _nonce_count(nc)
+        if count is None:
+            return NonceStatus.STALE
+        self._forget_expired(now)
+        issued = int(nonce.partition(".")[0], 16) / 1000
+        known = self._counts.get(nonce)
+        if known is None and issued <= self._forgotten_until:
+            return NonceStatus.STALE  # maybe used before it was forgotten: challenge afresh
+        if known is not None and count <= known[1]:
+            return NonceStatus.STALE
+        self._counts[nonce] = (issued, count)
+        if len(self._counts) > self._count_limit:
+            _, (oldest_issued, _) = self._counts.popitem(last=False)
+            self._forgotten_until = max(self._forgotten_until, oldest_issued)
+        return NonceStatus.VALID
+
+    def _forget_expired(self, now: float) -> None:
+        while self._counts:
+            nonce, (issued, _) = next(iter(self._counts.items()))
+            if issued + self._ttl >= now:
+                return
+            del self._counts[nonce]
+
+    def _sign(self, signed: str) -> str:
+        return hmac.new(self._secret, signed.encode("ascii", "replace"), hashlib.sha256).hexdigest()[:32]
+
+
+def _nonce_count(nc: str | None) -> int | None:
+    """The value of an ``nc`` parameter (RFC 7616 §3.4 says 8 hex digits; fewer are taken as
+    meant); 0 when absent, None when not hexadecimal."""
+    if nc is None:
+        return 0
+    if not 0 < len(nc) <= 16 or any(c not in "0123456789abcdefABCDEF" for c in nc):
+        return None
+    return int(nc, 16)
 
 
 def challenge(realm: str, nonce: str, algorithm: str, *, stale: bool = False, opaque: str = "") -> str:
