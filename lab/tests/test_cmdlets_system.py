@@ -241,3 +241,12 @@ def test_set_service_status_starts_and_stops(lab: Lab) -> None:
         ),
     )
     assert stopped["results"][0]["output"][0]["Status"] == "Stopped"
+
+
+def test_a_cmdlet_name_with_wildcards_or_a_module_is_refused_before_lookup(lab: Lab) -> None:
+    # Get-Command would expand "Get-D*sk" to Get-Disk: the executor accepts plain Verb-Noun names only.
+    for name in ("Get-D*sk", "Storage\\Get-Disk", "Get-Disk "):
+        result = run(lab, "PBX-N1", pipeline("x", (name, {"Number": 0})))
+        refusal = f"'{name}' is not a Verb-Noun cmdlet name"
+        assert result["msg"] == f"pipeline 'x' failed at step 1 ({name}): {refusal}"
+        assert result["error_id"] == refusal

@@ -97,6 +97,10 @@ foreach ($pipeline in $module.Params.pipelines) {
         $module.Result.step = $index + 1
         $module.Result.cmdlet = $step.cmdlet
         try {
+            # Get-Command expands wildcards and module-qualified names: a plain Verb-Noun only.
+            if ($step.cmdlet -notmatch '^[A-Za-z]+-[A-Za-z0-9]+\z') {
+                throw "'$($step.cmdlet)' is not a Verb-Noun cmdlet name"
+            }
             # Only cmdlets and functions: never an application, a script file or an alias.
             $command = Get-Command -Name $step.cmdlet -CommandType Cmdlet, Function -ErrorAction Stop
             $parameters = @{}

@@ -148,3 +148,11 @@ def test_output_depth_counts_object_levels_as_the_contract_and_the_lab_do() -> N
     value = function_body("ConvertTo-SafeValue")
     items = value.index("ConvertTo-SafeValue -Value $item -Depth $Depth")
     assert items < value.index("if ($Depth -le 0)"), "collections must not be cut into strings"
+
+
+def test_only_a_plain_verb_noun_name_reaches_get_command() -> None:
+    """Get-Command -Name expands wildcards ("Remove-*") and module-qualified names: the executor
+    refuses anything but the collection's own Verb-Noun pattern, as the lab does, before the lookup."""
+    source = SCRIPT.read_text()
+    guard = source.index("if ($step.cmdlet -notmatch '^[A-Za-z]+-[A-Za-z0-9]+\\z')")
+    assert guard < source.index("Get-Command -Name $step.cmdlet")

@@ -12,6 +12,7 @@ that changes the host fails ("wsfclab.UndeclaredChange"), so check mode can be t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from wsfclab.state import LabState
 if TYPE_CHECKING:
     from wsfclab.lab import Lab
 
+_VERB_NOUN = re.compile(r"[A-Za-z]+-[A-Za-z0-9]+")
 UNSUPPORTED_ID = "wsfclab.Unsupported"  # Windows could do it; the lab cannot
 LAB_ERROR_ID = "wsfclab.LabError"  # the lab refused for another reason (its message says why)
 
@@ -132,6 +134,10 @@ def _run_steps(
         name = step["cmdlet"]
         raw = dict(step.get("parameters") or {})
         piped = index > 1
+        if not _VERB_NOUN.fullmatch(name):
+            # As the executor: Get-Command would expand wildcards and module-qualified names.
+            message = f"'{name}' is not a Verb-Noun cmdlet name"
+            raise _PipelineFailure(index, name, message, message)
         try:
             spec = manifest.cmdlet(name)
             params = {
