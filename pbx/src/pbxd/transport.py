@@ -22,6 +22,11 @@ log = logging.getLogger("pbxd.transport")
 # Listening on every address is the operator's choice (config); here we only recognise it.
 _WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]"})  # noqa: S104
 
+# TCP connections held open at once. Beyond this, new inbound connections are closed at once:
+# each one costs a socket and up to one message of buffer, and running out of file handles
+# would also stop the PBX from reaching its database.
+MAX_TCP_CONNECTIONS = 2000
+
 
 @dataclass(frozen=True, slots=True)
 class Peer:
@@ -77,6 +82,18 @@ class _TcpConnection(asyncio.Protocol):
         self.transport = transport
         if self.peer is None:
             host, port = transport.get_extra_info("peername")[:2]
+            if len(self._owner.connections) >= self._owner.max_connections:
+                if not self._owner.refusing:  # once per episode: a flood must not flood the log
+                    self._owner.refusing = True
+                    log.warning(
+                        "refusing TCP connections (from %s:%s on): %d are open, the limit",
+                        host,
+                        port,
+                        len(self._owner.connections),
+                    )
+                transport.abort()
+                return
+            self._owner.refusing = False
             self.peer = Peer("tcp", str(host), int(port))
         self._owner.connections[(self.peer.host, self.peer.port)] = self
         for data in self._pending:
@@ -121,6 +138,8 @@ class Transports:
         self.deliver: MessageSink = lambda message, peer: None
         self.on_bad_message: ErrorSink = lambda error, peer: None
         self.connections: dict[tuple[str, int], _TcpConnection] = {}
+        self.max_connections = MAX_TCP_CONNECTIONS
+        self.refusing = False  # inbound connections are being refused (the limit is reached)
         self._udp: dict[Listen, _UdpProtocol] = {}
         self._tcp_servers: dict[Listen, asyncio.Server] = {}
         self._connecting: set[asyncio.Task[None]] = set()

@@ -163,3 +163,27 @@ def test_stop_is_prompt_leaves_the_store_open_and_restores_the_collector() -> No
         await again.stop()
 
     run(scenario())
+
+
+def test_tcp_connections_beyond_the_limit_are_closed_at_once() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001")) as server:
+            server.transports.max_connections = 3
+            held = [await asyncio.open_connection(HOST, port) for _ in range(3)]
+            await asyncio.sleep(0.05)
+            extra_reader, extra_writer = await asyncio.open_connection(HOST, port)
+            assert await asyncio.wait_for(extra_reader.read(), 2) == b""  # refused: closed
+            extra_writer.close()
+            assert len(server.transports.connections) == 3
+            _, writer = held.pop()
+            writer.close()
+            await asyncio.sleep(0.05)
+            reader, writer = await asyncio.open_connection(HOST, port)  # a slot is free again
+            writer.write(options(port, "after", "TCP"))
+            assert b"SIP/2.0 200 OK" in await asyncio.wait_for(reader.read(65535), 2)
+            for _, other in [*held, (reader, writer)]:
+                other.close()
+            assert server.healthy()
+
+    run(scenario())
