@@ -62,6 +62,31 @@ def test_a_reference_to_a_pipeline_that_has_not_run_fails_clearly(sas_lab: Lab) 
     assert output(sas_lab, "SAS-N1", "Get-StoragePool", {"IsPrimordial": False}) == []
 
 
+def test_a_reference_to_an_empty_output_cannot_bind_to_a_mandatory_parameter(sas_lab: Lab) -> None:
+    result = run(
+        sas_lab,
+        "SAS-N1",
+        pipeline("none", ("Get-PhysicalDisk", {"FriendlyName": "no such disk*"})),
+        pipeline(
+            "pool",
+            (
+                "New-StoragePool",
+                {
+                    "StorageSubSystemFriendlyName": "Windows Storage*",
+                    "FriendlyName": "P",
+                    "PhysicalDisks": {"output_of": "none"},
+                },
+            ),
+            changes=True,
+        ),
+    )
+    assert result["results"] == [{"name": "none", "output": [], "warnings": []}]
+    assert result["msg"].endswith(
+        "Cannot bind argument to parameter 'PhysicalDisks' because it is an empty array."
+    )
+    assert result["error_id"] == "ParameterArgumentValidationErrorEmptyArrayNotAllowed,New-StoragePool"
+
+
 def test_references_never_reach_script_block_parameters(sas_lab: Lab) -> None:
     result = run(
         sas_lab,

@@ -156,6 +156,7 @@ def _run_steps(
                 parameter_set = resolved
         except CmdletCallError as exc:
             raise _PipelineFailure(index, name, str(exc), _binding_error_id(str(exc), name)) from exc
+        _refuse_empty_mandatory(spec, parameter_set, params, index)
         if definition is None:
             raise _PipelineFailure(
                 index, spec.name, f"unsupported in the lab: {spec.name} is not simulated", UNSUPPORTED_ID
@@ -205,6 +206,22 @@ def _dereference(
         # The executor throws this text, and PowerShell makes a thrown string its own error id.
         raise _PipelineFailure(step, cmdlet, message, message)
     return list(outputs[value["output_of"]])
+
+
+def _refuse_empty_mandatory(
+    spec: CmdletSpec, parameter_set: str, params: Mapping[str, Any], step: int
+) -> None:
+    """PowerShell's binder refuses an empty collection (an output reference to a pipeline that gave
+    nothing) for a mandatory parameter that does not say [AllowEmptyCollection()]."""
+    for name, value in params.items():
+        membership = spec.parameters[name].sets.get(parameter_set)
+        if value == [] and membership is not None and membership.mandatory:
+            raise _PipelineFailure(
+                step,
+                spec.name,
+                f"Cannot bind argument to parameter '{name}' because it is an empty array.",
+                f"ParameterArgumentValidationErrorEmptyArrayNotAllowed,{spec.name}",
+            )
 
 
 def _set_for_input(
