@@ -83,6 +83,7 @@ $outputs = @{}
 # Check mode must not change the host: refuse before anything runs.
 foreach ($pipeline in $module.Params.pipelines) {
     if ($pipeline.changes -and $module.CheckMode) {
+        $module.Result.pipeline = $pipeline.name
         $module.FailJson("pipeline '$($pipeline.name)' changes the host and cannot run in check mode")
     }
 }

@@ -156,3 +156,9 @@ def test_only_a_plain_verb_noun_name_reaches_get_command() -> None:
     source = SCRIPT.read_text()
     guard = source.index("if ($step.cmdlet -notmatch '^[A-Za-z]+-[A-Za-z0-9]+\\z')")
     assert guard < source.index("Get-Command -Name $step.cmdlet")
+
+
+def test_the_check_mode_refusal_names_the_pipeline_as_the_lab_does() -> None:
+    """wsfclab's twin adds ``pipeline`` to the refusal, which the action plugins pass on."""
+    source = SCRIPT.read_text()
+    assert "$module.Result.pipeline = $pipeline.name\n        $module.FailJson(" in source
