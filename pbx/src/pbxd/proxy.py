@@ -467,7 +467,9 @@ class Proxy:
             return False
         username, password = trunk.config.username, trunk.config.password
         header = "proxy-authenticate" if response.status == 407 else "www-authenticate"
-        challenge = response.get(header)
+        # One challenge per algorithm, the peer's preferred first (RFC 8760 §2.4): answer the
+        # first one this PBX can compute.
+        challenge = next((c for c in response.get_all(header) if _answerable(c)), None)
         if username is None or password is None or challenge is None:
             return False
         retry = branch.request.copy()
@@ -574,6 +576,18 @@ ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRACK, NOTIF
 def _uri_peer(uri: SipUri) -> Peer:
     default = 5061 if uri.scheme == "sips" else 5060
     return Peer(uri.transport if uri.transport in ("udp", "tcp") else "udp", uri.host, uri.port or default)
+
+
+def _answerable(challenge: str) -> bool:
+    """A Digest challenge in an algorithm this PBX supports, with a realm and a nonce."""
+    scheme, params = digest.parse_auth_params(challenge)
+    algorithm = params.get("algorithm", "MD5").upper().removesuffix("-SESS")
+    return (
+        scheme == "digest"
+        and algorithm in digest.SUPPORTED_ALGORITHMS
+        and "realm" in params
+        and "nonce" in params
+    )
 
 
 def _user_of(value: str | None) -> str:

@@ -8,7 +8,8 @@ from collections.abc import Awaitable
 
 from pbxd.config import DialRule, Trunk
 from pbxd.memstore import MemoryStore
-from pbxd.sip.message import Request
+from pbxd.sip import digest
+from pbxd.sip.message import Request, make_response, parse_message
 from pbxd.store.base import Extension
 
 from .harness import REALM, free_port, make_config, running, store_with
@@ -235,5 +236,46 @@ def test_a_call_cancelled_while_the_database_answers_goes_nowhere_and_leaves_no_
             assert pbx_a.recorder.active_calls == 0 and pbx_a.proxy.attempts_in_progress == 0
             await alice.close()
         await peer.close()
+
+    run(scenario())
+
+
+def test_a_peer_that_prefers_an_algorithm_we_lack_is_answered_with_one_we_have() -> None:
+    """RFC 8760 §2.4: a peer sends one challenge per algorithm, the strongest first."""
+
+    async def scenario() -> None:
+        port_a, port_b = free_port(A), free_port(B)
+        trunk = trunk_to(B, port_b, r"2\d{3}", username="peer", interval=0)
+        config_a = make_config(A, port_a, trunks=(trunk,))
+        received: asyncio.Queue[Request] = asyncio.Queue()
+
+        class Peer(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+                message = parse_message(data)
+                assert isinstance(message, Request)
+                received.put_nowait(message)
+
+        loop = asyncio.get_running_loop()
+        peer, _ = await loop.create_datagram_endpoint(Peer, local_addr=(B, port_b))
+        async with running(config_a, store_with("1001")):
+            alice = await registered("1001", PHONES_A, (A, port_a))
+            calling = asyncio.create_task(alice.call("2001"))
+            first = await asyncio.wait_for(received.get(), 2)
+            challenges = [
+                ("proxy-authenticate", digest.challenge("peer.test", "n1", algorithm))
+                for algorithm in ("SHA-512-256", "MD5")
+            ]
+            peer.sendto(make_response(first, 407, to_tag="t1", extra=challenges).to_bytes(), (A, port_a))
+            assert (await asyncio.wait_for(received.get(), 2)).method == "ACK"
+            retry = await asyncio.wait_for(received.get(), 2)
+            assert retry.method == "INVITE"
+            credentials = digest.parse_credentials(retry.get("proxy-authorization") or "")
+            assert credentials is not None and credentials.algorithm == "MD5"
+            ha1 = digest.ha1("MD5", "peer", "peer.test", "trunk-secret")
+            assert digest.check_response(credentials, ha1, "INVITE")
+            peer.sendto(make_response(retry, 486, to_tag="t2").to_bytes(), (A, port_a))
+            assert (await asyncio.wait_for(calling, 2)).statuses[-1] == 486
+            await alice.close()
+        peer.close()
 
     run(scenario())
