@@ -145,3 +145,18 @@ def test_a_nonce_count_must_go_up_and_forgotten_nonces_are_challenged_again() ->
     assert factory.use(first, "00000009", 1015.0) is digest.NonceStatus.STALE
     assert factory.use(third, "00000002", 1015.0) is digest.NonceStatus.VALID
     assert factory.use(third, "00000003", 1400.0) is digest.NonceStatus.STALE  # expired
+
+
+def test_the_answer_uses_qop_auth_wherever_the_challenge_lists_it() -> None:
+    for offered in ('"auth-int, auth"', '"auth"', "auth", '"auth-int,auth"'):
+        answer = digest.authorization(
+            challenge_value=f'Digest realm="r", nonce="n", qop={offered}',
+            method="INVITE",
+            uri="sip:2001@peer.test",
+            username="u",
+            password="p",
+            cnonce="c",
+        )
+        credentials = digest.parse_credentials(answer)
+        assert credentials is not None and credentials.qop == "auth", offered
+        assert digest.check_response(credentials, digest.ha1("MD5", "u", "r", "p"), "INVITE")

@@ -256,7 +256,8 @@ def authorization(
     algorithm = params.get("algorithm", "MD5").upper()
     realm = params["realm"]
     nonce = params["nonce"]
-    qop = "auth" if "auth" in params.get("qop", "").split(",") else None
+    offered = [option.strip().lower() for option in params.get("qop", "").split(",")]
+    qop = "auth" if "auth" in offered else None
     nc_text = f"{nc:08x}"
     response = response_digest(
         algorithm,
