@@ -36,6 +36,9 @@ $spec = @{
 }
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 
+# Properties PowerShell adds to every CIM object; they describe the class, not the object.
+$cimBookkeeping = @('CimClass', 'CimInstanceProperties', 'CimSystemProperties', 'PSComputerName')
+
 # Turn any output value into something ConvertTo-Json renders the same way on every host:
 # enums by name, dates in ISO 8601 (UTC), collections as arrays, and objects as property maps
 # while $Depth (the object levels still to render, this one included) lasts; deeper objects
@@ -60,6 +63,7 @@ function ConvertTo-SafeValue {
         return $map
     }
     foreach ($property in $Value.PSObject.Properties) {
+        if ($property.Name -in $cimBookkeeping) { continue }
         $map[$property.Name] = ConvertTo-SafeValue -Value $property.Value -Depth ($Depth - 1)
     }
     return $map
@@ -80,8 +84,13 @@ $module.Result.results = @()
 # The raw output objects of each pipeline that ran, for parameters given as @{ output_of = 'name' }.
 $outputs = @{}
 
-# Check mode must not change the host: refuse before anything runs.
+# Refuse before anything runs: a pipeline without steps, and in check mode any pipeline that
+# would change the host.
 foreach ($pipeline in $module.Params.pipelines) {
+    if ($pipeline.steps.Count -eq 0) {
+        $module.Result.pipeline = $pipeline.name
+        $module.FailJson("pipeline '$($pipeline.name)' has no steps; give it at least one")
+    }
     if ($pipeline.changes -and $module.CheckMode) {
         $module.Result.pipeline = $pipeline.name
         $module.FailJson("pipeline '$($pipeline.name)' changes the host and cannot run in check mode")
@@ -125,6 +134,8 @@ foreach ($pipeline in $module.Params.pipelines) {
             $warnings += @($stepWarnings | ForEach-Object { $_.Message })
         }
         catch {
+            # The steps before this one ran: a changing pipeline may have changed the host.
+            if ($pipeline.changes -and $index -gt 0) { $module.Result.changed = $true }
             $module.Result.error_id = $_.FullyQualifiedErrorId
             $module.FailJson("${failure}: $($_.Exception.Message)", $_)
         }

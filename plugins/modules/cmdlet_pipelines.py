@@ -56,6 +56,9 @@ options:
         description:
           - The cmdlets of the pipeline. Each step after the first receives the output of the step
             before it on the pipeline, as C(Get-Disk -Number 1 | Set-Disk -IsOffline $false) does.
+          - Each step runs to completion before the next one starts, so a step whose parameters do
+            not bind fails after the steps before it have run. When a pipeline that changes the host
+            fails after its first step, the result says V(changed=true).
         type: list
         elements: dict
         required: true

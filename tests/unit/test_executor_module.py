@@ -162,3 +162,26 @@ def test_the_check_mode_refusal_names_the_pipeline_as_the_lab_does() -> None:
     """wsfclab's twin adds ``pipeline`` to the refusal, which the action plugins pass on."""
     source = SCRIPT.read_text()
     assert "$module.Result.pipeline = $pipeline.name\n        $module.FailJson(" in source
+
+
+def test_a_failure_after_the_first_step_of_a_changing_pipeline_reports_changed_as_the_lab_does() -> None:
+    """``New-Partition | Format-Volume`` failing in Format-Volume has created a partition; the lab
+    (wsfclab.cmdlets.pipeline) reports such failures as changed, and so must the executor."""
+    catch = SCRIPT.read_text().split("catch {", 1)[1]
+    marking = catch.index("if ($pipeline.changes -and $index -gt 0) { $module.Result.changed = $true }")
+    assert marking < catch.index("$module.FailJson(")
+
+
+def test_cim_bookkeeping_properties_are_left_out_as_the_lab_leaves_them_out() -> None:
+    value = function_body("ConvertTo-SafeValue")
+    assert "if ($property.Name -in $cimBookkeeping) { continue }" in value
+    assert (
+        "$cimBookkeeping = @('CimClass', 'CimInstanceProperties', 'CimSystemProperties', 'PSComputerName')"
+        in (SCRIPT.read_text())
+    )
+
+
+def test_a_pipeline_without_steps_is_refused_before_anything_runs() -> None:
+    source = SCRIPT.read_text()
+    refusal = source.index("has no steps; give it at least one")
+    assert refusal < source.index("& $command")
