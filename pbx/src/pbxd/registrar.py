@@ -79,6 +79,9 @@ class Registrar:
                     await self.store.delete_binding(aor, contact)
 
     def _remember(self, binding: Binding) -> None:
+        # A refreshed binding may come from a new source (a NAT moved the phone): drop the
+        # addresses of the one it replaces, or they would point at it for ever.
+        self._forget(binding.aor, binding.contact)
         self._bindings.setdefault(binding.aor, {})[binding.contact] = binding
         for address in _addresses(binding):
             self._by_address[address] = binding

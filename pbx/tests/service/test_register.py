@@ -209,3 +209,26 @@ def test_a_replayed_digest_answer_binds_nothing_but_a_counted_reuse_of_the_nonce
             await phone.close()
 
     run(scenario())
+
+
+def test_a_contact_registered_again_from_a_new_source_forgets_the_old_source() -> None:
+    """A NAT that moves a phone to a new port: the old address is no longer one of ours."""
+
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001")) as server:
+            before = await Phone("1001", "pw-1001", host=HOST, pbx=(HOST, port)).start()
+            after = await Phone("1001", "pw-1001", host=HOST, pbx=(HOST, port)).start()
+            contact = "<sip:1001@127.0.0.99:5099>"
+            for phone in (before, after):
+                request = phone.new_request("REGISTER", f"sip:{HOST}")
+                request.set("contact", contact)
+                assert (await phone.request_with_auth(request))[-1].status == 200
+            registrar = server.registrar
+            assert registrar.by_address(HOST, after.port) is not None
+            assert registrar.by_address("127.0.0.99", 5099) is not None
+            assert registrar.by_address(HOST, before.port) is None
+            await before.close()
+            await after.close()
+
+    run(scenario())
