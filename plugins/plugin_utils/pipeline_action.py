@@ -27,8 +27,18 @@ from ansible_collections.pbxops.wsfc.plugins.plugin_utils.cmdlet import Pipeline
 
 EXECUTOR = "pbxops.wsfc.cmdlet_pipelines"
 
-# What a read returns: pipeline name -> the output objects of its last step.
-Observed = Mapping[str, list[Any]]
+
+@dataclass(frozen=True)
+class Observed:
+    """What a round trip returned: by pipeline name, the output objects of its last step, and
+    the messages its cmdlets wrote to the warning stream (Test-Cluster reports its verdict there).
+    ``observed["disks"]`` is the output of the pipeline called "disks"."""
+
+    outputs: Mapping[str, list[Any]] = field(default_factory=dict)
+    warnings: Mapping[str, list[str]] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> list[Any]:
+        return self.outputs[name]
 
 
 @dataclass(frozen=True)
@@ -77,8 +87,9 @@ class PipelineAction(ActionBase):
         try:
             observed = self._run_pipelines(self.read_pipelines(args), task_vars)
             plan = self.plan(args, observed)
+            applied = Observed()
             if plan.changes and not self._task.check_mode:
-                self._run_pipelines(list(plan.changes), task_vars)
+                applied = self._run_pipelines(list(plan.changes), task_vars)
         except ExecutorError as error:
             # A failure in the apply round trip may follow pipelines that did change the host.
             changed = bool(error.result.get("changed", False))
@@ -90,16 +101,17 @@ class PipelineAction(ActionBase):
         result.update(changed=bool(plan.changes), state=dict(plan.after), round_trips=self._round_trips)
         if self._task.diff:
             result["diff"] = {"before": dict(plan.before), "after": dict(plan.after)}
-        if plan.warnings:
-            result["warnings"] = list(plan.warnings)
+        # The plan's own warnings, then what the changing cmdlets warned about (New-Cluster writes
+        # its report location there): the operator sees both.
+        warnings = [*plan.warnings, *(w for ws in applied.warnings.values() for w in ws)]
+        if warnings:
+            result["warnings"] = warnings
         return result
 
-    def _run_pipelines(
-        self, pipelines: list[Pipeline], task_vars: dict[str, Any] | None
-    ) -> dict[str, list[Any]]:
-        """One remote round trip for all ``pipelines``; their outputs by pipeline name."""
+    def _run_pipelines(self, pipelines: list[Pipeline], task_vars: dict[str, Any] | None) -> Observed:
+        """One remote round trip for all ``pipelines``."""
         if not pipelines:
-            return {}
+            return Observed()
         names = [p.name for p in pipelines]
         if len(set(names)) != len(names):
             raise AnsibleActionFail(f"pipeline names must be unique within a round trip: {names}")
@@ -118,4 +130,7 @@ class PipelineAction(ActionBase):
         )
         if response.get("failed"):
             raise ExecutorError(response)
-        return {entry["name"]: entry["output"] for entry in response["results"]}
+        return Observed(
+            outputs={entry["name"]: entry["output"] for entry in response["results"]},
+            warnings={entry["name"]: entry.get("warnings", []) for entry in response["results"]},
+        )

@@ -27,6 +27,8 @@ class CmdletFailure(Exception):
 @dataclass
 class FakeWindows:
     handlers: dict[str, Handler]
+    # cmdlet -> what it writes to the warning stream each time it runs
+    warnings: dict[str, list[str]] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list)
 
     def execute_module(
@@ -50,7 +52,9 @@ class FakeWindows:
         changed = False
         for pipeline in pipelines:
             output: list[Any] = []
+            warned: list[str] = []
             for index, step in enumerate(pipeline["steps"]):
+                warned.extend(self.warnings.get(step["cmdlet"], []))
                 try:
                     output = self.handlers[step["cmdlet"]](step["parameters"], output)
                 except CmdletFailure as error:
@@ -69,5 +73,5 @@ class FakeWindows:
             selected = [
                 {k: obj.get(k) for k in pipeline["select"]} if "select" in pipeline else obj for obj in output
             ]
-            results.append({"name": pipeline["name"], "output": selected, "warnings": []})
+            results.append({"name": pipeline["name"], "output": selected, "warnings": warned})
         return {"changed": changed, "results": results}

@@ -224,3 +224,26 @@ def test_a_failed_apply_after_an_earlier_change_reports_changed() -> None:
     assert result["failed"] is True
     assert host.features["A"] == "Installed"
     assert result["changed"] is True
+
+
+def test_plan_reads_the_warnings_of_a_read_and_the_operator_sees_those_of_the_apply() -> None:
+    class Validated(FeatureAction):
+        """Reads a verdict that only the warning stream carries, as Test-Cluster reports it."""
+
+        def plan(self, args: Mapping[str, Any], observed: Observed) -> Plan:
+            plan = super().plan(args, observed)
+            verdict = [w for w in observed.warnings["features"] if w.startswith("Test Result")]
+            return Plan(plan.changes, plan.before, plan.after, warnings=tuple(verdict))
+
+    fake = FakeWindows(
+        Host(A="Available").handlers(),
+        warnings={
+            "Get-WindowsFeature": ["Test Result: ClusterConditionallyApproved"],
+            "Install-WindowsFeature": ["You must restart this server to finish the installation."],
+        },
+    )
+    result = make_action(Validated, {"names": ["A"]}, fake).run(task_vars={})
+    assert result["warnings"] == [
+        "Test Result: ClusterConditionallyApproved",
+        "You must restart this server to finish the installation.",
+    ]
