@@ -115,9 +115,10 @@ class ConfigError(ValueError):
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_TRUNK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+# \Z, not $: "$" also matches before a final newline, which would then reach SIP headers.
+_TRUNK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}\Z")
 _HOSTNAME = re.compile(
-    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
 )
 # Keys whose values are never repeated in messages.
 _SECRET_KEYS = frozenset({"password"})
@@ -296,12 +297,17 @@ class _Reader:
             else:
                 listen = [self.listen(f"sip.listen[{i}]", item) for i, item in enumerate(listen_value)]
         realm = self.required_string("sip", table, "realm")
-        if realm is not None and any(ch in realm for ch in '"\\'):
+        if realm is not None and any(ch in '"\\' or ord(ch) < 32 or ord(ch) == 127 for ch in realm):
             self.problem(
-                "sip.realm", realm, "a realm without quotes or backslashes (it is quoted in headers)"
+                "sip.realm",
+                realm,
+                "a realm without quotes, backslashes or control characters (it is quoted in headers)",
             )
             realm = None
         domain = self.required_string("sip", table, "domain")
+        if domain is not None and not _valid_host(domain.removeprefix("[").removesuffix("]")):
+            self.problem("sip.domain", domain, "an IP address or a host name")
+            domain = None
         algorithms = self.digest_algorithms(table.get("digest_algorithms", list(defaults.digest_algorithms)))
         numbers: dict[str, int | None] = {}
         for key in integers:

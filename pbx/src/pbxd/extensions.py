@@ -15,7 +15,7 @@ from pbxd.store.base import Extension
 
 # Extension numbers are the user part of SIP URIs and what the dial plan matches: keep them to
 # characters that need no escaping in a URI.
-_NUMBER = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
+_NUMBER = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}\Z")  # \Z: "$" allows a final newline
 NUMBER_EXPECTED = "1-64 letters, digits, '.', '_', '+' or '-', starting with a letter or digit"
 _MAX_DISPLAY_NAME = 64
 _MAX_PASSWORD = 256

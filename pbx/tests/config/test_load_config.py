@@ -253,3 +253,28 @@ def test_digest_algorithms_must_be_distinct_supported_names(tmp_path: Path, valu
     (problem,) = problems(tmp_path, text)
     assert problem.startswith("sip.digest_algorithms: ")
     assert "a non-empty array of distinct names from ['MD5', 'SHA-256']" in problem
+
+
+def test_values_that_go_into_sip_headers_must_fit_on_one_line(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        """
+[sip]
+listen = ["udp:127.0.0.1:5060"]
+realm = "pbx.test\\r\\nX-Injected: 1"
+domain = "pbx.test\\n"
+
+[database]
+url = "sqlite:///pbx.db"
+
+[[trunks]]
+name = "b\\n"
+host = "peer.test\\n"
+port = 5060
+numbers = ["2"]
+""",
+    )
+    assert any(p.startswith("sip.realm: ") and "control character" in p for p in found), found
+    assert 'sip.domain: "pbx.test\\n" is not an IP address or a host name' in found, found
+    assert any(p.startswith("trunks[0].name: ") for p in found), found
+    assert 'trunks[0].host: "peer.test\\n" is not an IP address or a host name' in found, found
