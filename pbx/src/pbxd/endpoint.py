@@ -112,6 +112,7 @@ class Endpoint:
         self._loop: asyncio.AbstractEventLoop | None = None
         transports.deliver = self.receive
         transports.on_bad_message = self.reject_malformed
+        transports.on_unreachable = self.peer_unreachable
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -161,6 +162,12 @@ class Endpoint:
         log.info("answered 400 to a malformed request from %s: %s", source, error.reason)
         response = make_response(request, 400, f"Bad Request ({error.reason[:100]})")
         self.transports.send(response, reply_address(via, source))
+
+    def peer_unreachable(self, peer: Peer) -> None:
+        """The transport could not reach ``peer`` (§17.1.4): the client transactions sending
+        to it end now instead of when Timer B or F fires."""
+        for outgoing in [o for o in self._client.values() if o.dest == peer]:
+            self._run_client(outgoing, outgoing.tx.on_transport_error())
 
     def _receive_request(self, request: Request, source: Peer) -> None:
         assert self.handler is not None, "the endpoint has no request handler"

@@ -42,6 +42,7 @@ class Peer:
 
 MessageSink = Callable[[Request | Response, Peer], None]
 ErrorSink = Callable[[SipParseError, Peer], None]
+UnreachableSink = Callable[[Peer], None]
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):
@@ -130,13 +131,15 @@ class _TcpConnection(asyncio.Protocol):
 
 
 class Transports:
-    """Every socket of one PBX. ``deliver`` and ``on_bad_message`` are set by the endpoint."""
+    """Every socket of one PBX. ``deliver``, ``on_bad_message`` and ``on_unreachable`` (a TCP
+    connection could not be opened: what was queued for it is lost) are set by the endpoint."""
 
     def __init__(self, listens: tuple[Listen, ...], fallback_host: str) -> None:
         self.listens = listens
         self.fallback_host = fallback_host
         self.deliver: MessageSink = lambda message, peer: None
         self.on_bad_message: ErrorSink = lambda error, peer: None
+        self.on_unreachable: UnreachableSink = lambda peer: None
         self.connections: dict[tuple[str, int], _TcpConnection] = {}
         self.max_connections = MAX_TCP_CONNECTIONS
         self.refusing = False  # inbound connections are being refused (the limit is reached)
@@ -221,3 +224,4 @@ class Transports:
             log.info("cannot connect to %s: %s", peer, error)
             if self.connections.get((peer.host, peer.port)) is connection:
                 del self.connections[(peer.host, peer.port)]
+            self.on_unreachable(peer)

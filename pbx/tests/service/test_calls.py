@@ -335,3 +335,24 @@ def test_a_new_request_the_pbx_does_not_handle_gets_405_with_allow() -> None:
             await alice.close()
 
     run(scenario())
+
+
+def test_a_call_to_a_tcp_phone_that_cannot_be_reached_fails_at_once() -> None:
+    """RFC 3261 §17.1.4: a transport error ends the client transaction; the caller must not
+    wait for Timer B (32 s)."""
+
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001", "1002")):
+            (alice,) = await phones(port, "1001")
+            (bob,) = await phones(port, "1002", transport="tcp")
+            await bob.close()  # its connection and its contact address are gone
+            await asyncio.sleep(0.1)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            call = await alice.call("1002")
+            assert call.statuses[-1] == 408
+            assert loop.time() - started < 2.0
+            await alice.close()
+
+    run(scenario())
