@@ -200,16 +200,18 @@ class Endpoint:
             self.respond(incoming, make_response(request, 100))
 
     def _stamp_via(self, request: Request, source: Peer) -> Via:
+        """Write where the request really came from into its top Via. ``received`` and the
+        value of ``rport`` are the server's to write (RFC 3261 §18.2.1, RFC 3581 §4): values
+        the sender put there are overwritten, or they would aim responses elsewhere."""
         via = request.top_via
-        changed = False
-        if "rport" in via.params and via.params["rport"] is None:
-            via.params["rport"] = str(source.port)
-            via.params["received"] = source.host
-            changed = True
-        elif via.host != source.host:
-            via.params["received"] = source.host
-            changed = True
-        if changed:
+        params = via.params
+        wanted: dict[str, str | None] = {}
+        if "rport" in params:
+            wanted = {"rport": str(source.port), "received": source.host}
+        elif via.host != source.host or "received" in params:
+            wanted = {"received": source.host}
+        if any(params.get(name, "") != value for name, value in wanted.items()):
+            params.update(wanted)
             request.replace_top_via(via)
         return via
 

@@ -187,3 +187,29 @@ def test_tcp_connections_beyond_the_limit_are_closed_at_once() -> None:
             assert server.healthy()
 
     run(scenario())
+
+
+def test_a_received_or_rport_value_the_sender_wrote_itself_does_not_redirect_the_answer() -> None:
+    """RFC 3261 §18.2.1 and RFC 3581 §4: those parameters are the server's to write. Taken
+    from the sender, they would aim answers (and their retransmissions) at someone else."""
+
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001")):
+            loop = asyncio.get_running_loop()
+            for forged in (";received=127.0.0.77", ";rport=9;received=127.0.0.77", ";rport=9"):
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                    sock.bind((HOST, 0))
+                    sock.setblocking(False)
+                    own_port = sock.getsockname()[1]
+                    branch = f"forged{len(forged)}"
+                    request = options(port, branch).replace(
+                        f"{HOST}:9;branch=z9hG4bK{branch};rport".encode(),
+                        f"{HOST}:{own_port};branch=z9hG4bK{branch}{forged}".encode(),
+                    )
+                    assert forged.encode() in request
+                    await loop.sock_sendto(sock, request, (HOST, port))
+                    reply = await asyncio.wait_for(loop.sock_recv(sock, 65535), 1.0)
+                    assert reply.startswith(b"SIP/2.0 200 OK"), forged
+
+    run(scenario())
