@@ -9,9 +9,12 @@ the Proactor event loop on Windows (no POSIX-only calls).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from pbxd.config import Listen
 from pbxd.sip.message import Message, Request, Response, SipParseError, parse_message
@@ -145,7 +148,7 @@ class Transports:
         self.refusing = False  # inbound connections are being refused (the limit is reached)
         self._udp: dict[Listen, _UdpProtocol] = {}
         self._tcp_servers: dict[Listen, asyncio.Server] = {}
-        self._connecting: set[asyncio.Task[None]] = set()
+        self._connecting: set[asyncio.Task[None]] = set()  # connections and name look-ups
         self._udp_sender: asyncio.DatagramTransport | None = None  # the socket UDP goes out on
 
     async def start(self) -> None:
@@ -201,19 +204,42 @@ class Transports:
     def send(self, message: Message, peer: Peer) -> None:
         data = message.to_bytes()
         if peer.transport == "udp":
-            if self._udp_sender is None:
-                self._udp_sender = self._udp[self.listen_for("udp")].transport
-            if self._udp_sender is not None:
-                self._udp_sender.sendto(data, (peer.host, peer.port))
+            if _is_ip_literal(peer.host):
+                self._send_datagram(data, peer.host.removeprefix("[").removesuffix("]"), peer.port)
+            else:
+                # A datagram socket would resolve the name itself, blocking the event loop for
+                # as long as DNS takes (and the name may come from an unauthenticated request).
+                self._track(self._resolve_and_send(data, peer))
             return
         connection = self.connections.get((peer.host, peer.port))
         if connection is None:
             connection = _TcpConnection(self, peer)
             self.connections[(peer.host, peer.port)] = connection
-            task = asyncio.get_running_loop().create_task(self._connect(connection, peer))
-            self._connecting.add(task)
-            task.add_done_callback(self._connecting.discard)
+            self._track(self._connect(connection, peer))
         connection.send(data)
+
+    def _send_datagram(self, data: bytes, host: str, port: int) -> None:
+        if self._udp_sender is None:
+            self._udp_sender = self._udp[self.listen_for("udp")].transport
+        if self._udp_sender is not None:
+            self._udp_sender.sendto(data, (host, port))
+
+    async def _resolve_and_send(self, data: bytes, peer: Peer) -> None:
+        loop = asyncio.get_running_loop()
+        family = socket.AF_INET6 if ":" in self.listen_for("udp").host else socket.AF_INET
+        try:
+            found = await loop.getaddrinfo(peer.host, peer.port, family=family, type=socket.SOCK_DGRAM)
+        except OSError as error:
+            log.info("cannot resolve %s: %s", peer, error)
+            self.on_unreachable(peer)
+            return
+        self._send_datagram(data, str(found[0][4][0]), peer.port)
+
+    def _track(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run a connection or resolution in the background; ``stop`` cancels it."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._connecting.add(task)
+        task.add_done_callback(self._connecting.discard)
 
     async def _connect(self, connection: _TcpConnection, peer: Peer) -> None:
         local = self.listen_for("tcp")
@@ -225,3 +251,11 @@ class Transports:
             if self.connections.get((peer.host, peer.port)) is connection:
                 del self.connections[(peer.host, peer.port)]
             self.on_unreachable(peer)
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return False
+    return True

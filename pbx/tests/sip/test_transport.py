@@ -1,0 +1,60 @@
+"""The UDP transport with a peer named by host name: resolved off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from typing import Any
+
+import pytest
+from pbxd.config import Listen
+from pbxd.sip.message import Request
+from pbxd.transport import Peer, Transports
+
+HOST = "127.0.0.26"
+
+
+def options() -> Request:
+    headers = [
+        ("via", f"SIP/2.0/UDP {HOST}:5060;branch=z9hG4bKname"),
+        ("from", "<sip:pbxd@x>;tag=a"),
+        ("to", "<sip:peer.test>"),
+        ("call-id", "by-name"),
+        ("cseq", "1 OPTIONS"),
+    ]
+    return Request("OPTIONS", "sip:peer.test", headers)
+
+
+def test_a_peer_named_by_host_name_is_resolved_without_stalling_the_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Route or Request-URI may name a host (even one chosen by whoever sent the request):
+    a resolver that takes half a second must not stop the PBX for half a second."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def slow_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "peer.test":
+            time.sleep(0.5)
+            host = HOST
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+            peer.bind((HOST, 0))
+            peer.setblocking(False)
+            transports = Transports((Listen("udp", HOST, 0),), fallback_host=HOST)
+            await transports.start()
+            try:
+                before = loop.time()
+                transports.send(options(), Peer("udp", "peer.test", peer.getsockname()[1]))
+                assert loop.time() - before < 0.1  # not waiting for the resolver
+                data = await asyncio.wait_for(loop.sock_recv(peer, 65535), 2)
+                assert data.startswith(b"OPTIONS sip:peer.test SIP/2.0")
+            finally:
+                await transports.stop()
+
+    asyncio.run(scenario())
