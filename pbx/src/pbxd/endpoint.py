@@ -47,6 +47,8 @@ class Incoming:
     reply_to: Peer
     key: tuple[str, ...]
     scheduled: float | None = None
+    # TCP: where responses go once the request's connection has closed (§18.2.2).
+    reconnect_to: Peer | None = None
 
     @property
     def request(self) -> Request:
@@ -95,6 +97,14 @@ def reply_address(via: Via, source: Peer) -> Peer:
     rport = via.params.get("rport")
     port = int(rport) if rport and rport.isdigit() else (via.port or 5060)
     return Peer(source.transport, host, port)
+
+
+def _reconnect_address(via: Via, source: Peer) -> Peer | None:
+    """Over TCP, where a response goes when the request's connection has closed: the
+    source address and the Via's sent-by port (RFC 3261 §18.2.2)."""
+    if source.transport != "tcp":
+        return None
+    return Peer("tcp", source.host, via.port or 5060)
 
 
 class Endpoint:
@@ -183,7 +193,9 @@ class Endpoint:
             self.handler.on_ack(request, source)
             return
         tx = ServerTransaction(request, self.now(), reliable=source.transport == "tcp", timers=self.timers)
-        incoming = Incoming(tx, source, reply_address(via, source), key)
+        incoming = Incoming(
+            tx, source, reply_address(via, source), key, reconnect_to=_reconnect_address(via, source)
+        )
         self._server[key] = incoming
         try:
             if method == "CANCEL":
@@ -261,10 +273,16 @@ class Endpoint:
     def _run_server(self, incoming: Incoming, events: list[Event]) -> None:
         for event in events:
             if isinstance(event, Transmit):
-                self.transports.send(event.message, incoming.reply_to)
+                self.transports.send(event.message, self._response_destination(incoming))
             elif isinstance(event, Timeout):
                 log.debug("no ACK for the final response to %s", incoming.request)
         self._after(incoming)
+
+    def _response_destination(self, incoming: Incoming) -> Peer:
+        reply_to = incoming.reply_to
+        if incoming.reconnect_to is None or (reply_to.host, reply_to.port) in self.transports.connections:
+            return reply_to
+        return incoming.reconnect_to
 
     def _run_client(self, outgoing: Outgoing, events: list[Event]) -> None:
         for event in events:

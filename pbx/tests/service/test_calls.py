@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 
 from pbxd.memstore import MemoryStore
 from pbxd.server import PbxServer
+from pbxd.sip.message import make_response
 
 from .harness import free_port, make_config, running, store_with
 from .phone import Phone, offered_algorithms
@@ -354,5 +355,39 @@ def test_a_call_to_a_tcp_phone_that_cannot_be_reached_fails_at_once() -> None:
             assert call.statuses[-1] == 408
             assert loop.time() - started < 2.0
             await alice.close()
+
+    run(scenario())
+
+
+def test_an_answer_for_a_tcp_caller_whose_connection_closed_goes_to_its_via_port() -> None:
+    """RFC 3261 §18.2.2: with the connection gone, a response goes over a new connection to
+    the address it came from and the port of the Via's sent-by."""
+
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001", "1002")):
+            (bob,) = await phones(port, "1002")
+            bob.answer = [180]  # rings; answered below
+            (alice,) = await phones(port, "1001", transport="tcp")
+            arrived: asyncio.Queue[bytes] = asyncio.Queue()
+
+            async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                arrived.put_nowait(await reader.read(65535))
+                writer.close()
+
+            listener = await asyncio.start_server(accept, HOST, 0)
+            alice.port = listener.sockets[0].getsockname()[1]  # where alice's Via says it listens
+            _, responses = await alice.start_call("1002")
+            invite = await bob.next_request("INVITE")
+            while (await asyncio.wait_for(responses.get(), 2)).status != 180:
+                pass
+            await alice.close()  # the connection the INVITE came on is gone
+            await asyncio.sleep(0.1)
+            answer = make_response(invite, 200, to_tag=bob._tags[invite.call_id])
+            answer.headers.append(("contact", bob.contact))
+            bob.send(answer)
+            assert (await asyncio.wait_for(arrived.get(), 2)).startswith(b"SIP/2.0 200 OK")
+            listener.close()
+            await bob.close()
 
     run(scenario())
