@@ -1,8 +1,10 @@
 """HTTP digest authentication as SIP uses it (RFC 2617, RFC 7616, RFC 8760).
 
 Only hashes are handled here: HA1 comes from the extension database, never a password.
-Nonces are stateless: a timestamp signed with a per-process secret, so any nonce can be checked
-without remembering it, and one older than its lifetime is "stale" (RFC 7616 §3.3).
+Nonces are a timestamp signed with a per-process secret, so any nonce can be checked without
+remembering that it was issued, and one older than its lifetime is "stale" (RFC 7616 §3.3).
+Only nonces that were answered correctly are remembered, with their highest nonce count, to
+refuse replays.
 """
 
 from __future__ import annotations
