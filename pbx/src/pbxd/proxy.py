@@ -401,11 +401,16 @@ class Proxy:
         forwarded.headers = [
             (name, value)
             for name, value in forwarded.headers
-            if name != "proxy-authorization" or f'realm="{self.auth.realm}"' not in value
+            if name != "proxy-authorization" or not self._for_our_realm(value)
         ]
         branch = Branch(forwarded, dest, trunk)
         attempt.branches.append(branch)
         self._send_branch(attempt, branch)
+
+    def _for_our_realm(self, credentials: str) -> bool:
+        """Whether Proxy-Authorization ``credentials`` answer this PBX's challenge (the realm
+        compared as parsed: quoted or not, as the authenticator accepted it)."""
+        return digest.parse_auth_params(credentials)[1].get("realm") == self.auth.realm
 
     def _record_route(self, transport: str) -> str:
         host, port = self.endpoint.transports.advertised(transport)

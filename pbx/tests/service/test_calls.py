@@ -391,3 +391,24 @@ def test_an_answer_for_a_tcp_caller_whose_connection_closed_goes_to_its_via_port
             await bob.close()
 
     run(scenario())
+
+
+def test_the_callers_credentials_never_reach_the_callee_however_they_are_spelled() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001", "1002")):
+            alice, bob = await phones(port, "1001", "1002")
+            pbx = f"{HOST}:{port}"
+            invite = alice.new_request("INVITE", f"sip:1002@{pbx}", to=f"<sip:1002@{pbx}>")
+            challenge = (await alice.transact(invite))[-1]
+            retry = alice.authorize(invite, challenge)
+            answer = retry.get("proxy-authorization") or ""
+            retry.set("proxy-authorization", answer.replace('realm="pbx.test"', "realm=pbx.test"))
+            responses = await alice.transact(retry)
+            assert responses[-1].status == 200
+            forwarded = await bob.next_request("INVITE")
+            assert forwarded.get("proxy-authorization") is None
+            await alice.close()
+            await bob.close()
+
+    run(scenario())
