@@ -209,7 +209,9 @@ class Transports:
             else:
                 # A datagram socket would resolve the name itself, blocking the event loop for
                 # as long as DNS takes (and the name may come from an unauthenticated request).
-                self._track(self._resolve_and_send(data, peer))
+                listen = self.listen_for("udp")  # no UDP socket: fail here, as for an address
+                family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
+                self._track(self._resolve_and_send(data, peer, family))
             return
         connection = self.connections.get((peer.host, peer.port))
         if connection is None:
@@ -224,9 +226,8 @@ class Transports:
         if self._udp_sender is not None:
             self._udp_sender.sendto(data, (host, port))
 
-    async def _resolve_and_send(self, data: bytes, peer: Peer) -> None:
+    async def _resolve_and_send(self, data: bytes, peer: Peer, family: int) -> None:
         loop = asyncio.get_running_loop()
-        family = socket.AF_INET6 if ":" in self.listen_for("udp").host else socket.AF_INET
         try:
             found = await loop.getaddrinfo(peer.host, peer.port, family=family, type=socket.SOCK_DGRAM)
         except OSError as error:
