@@ -92,6 +92,7 @@ class Proxy:
         self.recorder = recorder
         self.local = local
         self._attempts: dict[tuple[str, ...], CallAttempt] = {}
+        self._re_invites: dict[tuple[str, ...], Branch] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -105,6 +106,7 @@ class Proxy:
         for task in list(self._tasks):
             task.cancel()
         self._attempts.clear()
+        self._re_invites.clear()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -147,7 +149,11 @@ class Proxy:
         self.endpoint.respond(cancel, make_response(cancel.request, 200, to_tag=new_tag()))
         attempt = self._attempts.get(invite.key)
         if attempt is None:
-            if invite.tx.state is State.PROCEEDING:
+            re_invite = self._re_invites.get(invite.key)
+            if re_invite is not None:
+                # The callee answers the re-INVITE 487, and that answer is relayed.
+                self._cancel_branch(re_invite)
+            elif invite.tx.state is State.PROCEEDING:
                 self.endpoint.respond(invite, make_response(invite.request, 487, to_tag=new_tag()))
             return
         attempt.cancelled = True
@@ -251,7 +257,14 @@ class Proxy:
         self._decrement_max_forwards(forwarded)
         forwarded.prepend("via", self.endpoint.via(dest.transport))
 
+        # A re-INVITE is remembered while unanswered, so that its CANCEL can follow it.
+        branch = Branch(forwarded, dest)
+
         def relay(response: Response) -> None:
+            if response.status >= 200:
+                self._re_invites.pop(incoming.key, None)
+            elif branch.cancel_wanted and not branch.cancelled:
+                self._send_cancel(branch)
             if response.status == 100:
                 return
             upstream = response.copy()
@@ -259,9 +272,12 @@ class Proxy:
             self.endpoint.respond(incoming, upstream)
 
         def timed_out() -> None:
+            self._re_invites.pop(incoming.key, None)
             self.endpoint.respond(incoming, make_response(request, 408, to_tag=new_tag()))
 
-        self.endpoint.send_request(forwarded, dest, relay, timed_out)
+        branch.outgoing = self.endpoint.send_request(forwarded, dest, relay, timed_out)
+        if request.method == "INVITE" and not branch.outgoing.tx.terminated:
+            self._re_invites[incoming.key] = branch
 
     def _for_our_phone(self, request: Request) -> bool:
         """A request without Route sent to a registered phone's contact: a UAS that did not
@@ -501,9 +517,14 @@ class Proxy:
         for branch in attempt.branches:
             if branch is except_branch or branch.done or branch.cancel_wanted:
                 continue
-            branch.cancel_wanted = True
-            if branch.outgoing is not None and branch.outgoing.tx.provisional_seen:
-                self._send_cancel(branch)
+            self._cancel_branch(branch)
+
+    def _cancel_branch(self, branch: Branch) -> None:
+        """CANCEL now if the branch has had a provisional response, else once it has one
+        (§9.1: a CANCEL may overtake its INVITE)."""
+        branch.cancel_wanted = True
+        if branch.outgoing is not None and branch.outgoing.tx.provisional_seen:
+            self._send_cancel(branch)
 
     def _send_cancel(self, branch: Branch) -> None:
         """CANCEL a branch (§9.1): same Request-URI, Call-ID, From, To, CSeq number and top Via."""

@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 
 from pbxd.memstore import MemoryStore
 from pbxd.server import PbxServer
-from pbxd.sip.message import make_response
+from pbxd.sip.message import Request, Response, make_response
 
 from .harness import free_port, make_config, running, store_with
 from .phone import Phone, offered_algorithms
@@ -408,6 +408,43 @@ def test_the_callers_credentials_never_reach_the_callee_however_they_are_spelled
             assert responses[-1].status == 200
             forwarded = await bob.next_request("INVITE")
             assert forwarded.get("proxy-authorization") is None
+            await alice.close()
+            await bob.close()
+
+    run(scenario())
+
+
+def test_a_cancelled_re_invite_is_cancelled_at_the_callee_and_the_call_stays_up() -> None:
+    """RFC 3261 §9 and §16.10: the CANCEL of a re-INVITE goes on to where the re-INVITE
+    went. Answered 487 here instead, the callee would go on, answer, never get an ACK and
+    hang the call up."""
+
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001", "1002")):
+            alice, bob = await phones(port, "1001", "1002")
+            call = await alice.call("1002")
+            assert call.statuses[-1] == 200
+            answer_normally = bob._on_message
+
+            def ring_on_re_invite(message: Request | Response) -> None:
+                if isinstance(message, Request) and message.method == "INVITE" and message.tag("to"):
+                    bob.incoming.put_nowait(message)
+                    bob._ringing[message.top_via.branch] = message  # the CANCEL answers 487
+                    bob.send(make_response(message, 180))
+                    return
+                answer_normally(message)
+
+            bob._on_message = ring_on_re_invite  # type: ignore[method-assign]
+            re_invite = alice.in_dialog(call, "INVITE")
+            answered = asyncio.create_task(alice.transact(re_invite))
+            await bob.next_request("INVITE")
+            await asyncio.sleep(0.1)  # the 180 has reached the PBX
+            assert (await alice.cancel(re_invite)).status == 200
+            await asyncio.wait_for(bob.next_request("CANCEL"), 2)
+            assert (await asyncio.wait_for(answered, 2))[-1].status == 487
+            bob._on_message = answer_normally  # type: ignore[method-assign]
+            assert (await alice.hang_up(call)).status == 200
             await alice.close()
             await bob.close()
 
