@@ -101,7 +101,6 @@ class CallRecorder:
                     "call %s had no BYE for %d hours: closing its record", call_id, MAX_CALL_SECONDS // 3600
                 )
                 self.ended(call_id)
-                self._active.pop(call_id, None)
 
     async def _write_forever(self) -> None:
         while True:

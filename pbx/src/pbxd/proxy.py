@@ -350,16 +350,13 @@ class Proxy:
         if decision.number != number:
             extension = await self.auth.extension(decision.number)
             if attempt.finished:
-                self.recorder.failed(attempt.call_id, 487)
-                return
+                return  # cancelled while the database answered: _finish recorded it
         if extension is None or not extension.enabled:
             self._finish(attempt, make_response(request, 404, to_tag=new_tag()))
             return
         bindings = self.registrar.lookup(decision.number)
         if not bindings:
             self._finish(attempt, make_response(request, 480, to_tag=new_tag()))
-            return
-        if attempt.finished:
             return
         for binding in bindings:
             self._add_branch(attempt, binding.contact, self._binding_peer(binding), None)
