@@ -12,6 +12,11 @@ present switch; leave a switch out to turn it off), and tuples of ``str`` or ``i
 parameters (``String[]``, ``StringCollection``, ``UInt32[]``). A parameter that takes objects
 (``New-StoragePool -PhysicalDisks``) gets ``OutputOf("name")``: the output objects of an earlier
 pipeline of the same round trip, as they are on the host.
+
+Some settings Windows exposes only as writable properties of an object, not as cmdlet parameters:
+the cluster's common properties (``(Get-Cluster).SameSubnetDelay = 2000``), a group's
+``FailoverThreshold``, a resource's ``RestartThreshold``. A ``SetProperties`` step after the cmdlet
+that outputs the object assigns them, as typed data like every other value.
 """
 
 from __future__ import annotations
@@ -107,6 +112,35 @@ class Step:
         return {"cmdlet": self.cmdlet, "parameters": parameters}
 
 
+PropertyValue = Union[str, int, bool]
+
+
+@dataclass(frozen=True)
+class SetProperties:
+    """Assigns ``values`` to each input object (``$object.Name = value``), then passes it on.
+
+    ``Pipeline("heartbeat", (Step("Get-Cluster"), SetProperties({"SameSubnetDelay": 2000})))``.
+    It cannot be the first step: it needs objects to assign to. On the wire it is
+    ``{"set_properties": {"SameSubnetDelay": 2000}}``.
+    """
+
+    values: Mapping[str, PropertyValue]
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise CmdletModelError("SetProperties needs at least one property")
+        for name, value in self.values.items():
+            if not _PROPERTY_NAME.match(name):
+                raise CmdletModelError(f"SetProperties: {name!r} is not a property name")
+            if not isinstance(value, str | int | bool):
+                raise CmdletModelError(
+                    f"SetProperties {name}: {value!r} is not a property value; expected str, int or bool"
+                )
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"set_properties": dict(self.values)}
+
+
 @dataclass(frozen=True)
 class Pipeline:
     """Steps run as ``Step1 | Step2 | ...`` on the host.
@@ -117,7 +151,7 @@ class Pipeline:
     """
 
     name: str
-    steps: tuple[Step, ...]
+    steps: tuple[Step | SetProperties, ...]
     select: tuple[str, ...] = ()
     changes: bool = False
     depth: int = 2
@@ -127,6 +161,10 @@ class Pipeline:
             raise CmdletModelError("a pipeline needs a name")
         if not self.steps:
             raise CmdletModelError(f"pipeline {self.name!r} has no steps")
+        if isinstance(self.steps[0], SetProperties):
+            raise CmdletModelError(
+                f"pipeline {self.name!r} starts with SetProperties; a cmdlet must output the objects first"
+            )
         for prop in self.select:
             if not _PROPERTY_NAME.match(prop):
                 raise CmdletModelError(f"pipeline {self.name!r}: {prop!r} is not a property name")
@@ -136,7 +174,11 @@ class Pipeline:
     def references(self) -> list[str]:
         """The names of the earlier pipelines whose output this one takes as parameter values."""
         return [
-            v.pipeline for step in self.steps for v in step.parameters.values() if isinstance(v, OutputOf)
+            v.pipeline
+            for step in self.steps
+            if isinstance(step, Step)
+            for v in step.parameters.values()
+            if isinstance(v, OutputOf)
         ]
 
     def to_wire(self) -> dict[str, Any]:
@@ -151,11 +193,11 @@ class Pipeline:
         return wire
 
 
-def read(name: str, *steps: Step, select: tuple[str, ...] = (), depth: int = 2) -> Pipeline:
+def read(name: str, *steps: Step | SetProperties, select: tuple[str, ...] = (), depth: int = 2) -> Pipeline:
     """A pipeline that only reads."""
     return Pipeline(name=name, steps=tuple(steps), select=select, depth=depth)
 
 
-def change(name: str, *steps: Step, select: tuple[str, ...] = ()) -> Pipeline:
+def change(name: str, *steps: Step | SetProperties, select: tuple[str, ...] = ()) -> Pipeline:
     """A pipeline that changes the host."""
     return Pipeline(name=name, steps=tuple(steps), select=select, changes=True)

@@ -8,6 +8,7 @@ from ansible_collections.pbxops.wsfc.plugins.plugin_utils.cmdlet import (
     CmdletModelError,
     OutputOf,
     Pipeline,
+    SetProperties,
     Step,
     change,
     read,
@@ -97,3 +98,26 @@ def test_output_of_an_earlier_pipeline_travels_as_a_reference() -> None:
     )
     assert pool.to_wire()["steps"][0]["parameters"]["PhysicalDisks"] == {"output_of": "disks"}
     assert pool.references() == ["disks"]
+
+
+def test_set_properties_travels_as_typed_data_after_a_cmdlet() -> None:
+    pipeline = change("heartbeat", Step("Get-Cluster"), SetProperties({"SameSubnetDelay": 2000, "Name": "x"}))
+    assert pipeline.to_wire()["steps"] == [
+        {"cmdlet": "Get-Cluster", "parameters": {}},
+        {"set_properties": {"SameSubnetDelay": 2000, "Name": "x"}},
+    ]
+    assert pipeline.references() == []
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{}, {"Same Subnet": 1}, {"$(calc)": 1}, {"A": 1.5}, {"A": None}, {"A": ("x",)}],
+)
+def test_set_properties_refuses_what_is_not_a_plain_assignment(values: dict[str, object]) -> None:
+    with pytest.raises(CmdletModelError):
+        SetProperties(values)  # type: ignore[arg-type]
+
+
+def test_set_properties_cannot_open_a_pipeline() -> None:
+    with pytest.raises(CmdletModelError, match="starts with SetProperties"):
+        change("x", SetProperties({"A": 1}))
