@@ -223,9 +223,9 @@ def test_unknown_and_unsimulated_cmdlets_fail_loudly(lab: Lab) -> None:
     unknown = run(lab, "PBX-N1", pipeline("x", ("Get-Nonsense", {})))
     # The executor looks the cmdlet up with Get-Command -ErrorAction Stop, which names itself in the id.
     assert unknown["error_id"] == "CommandNotFoundException,Microsoft.PowerShell.Commands.GetCommandCommand"
-    unsimulated = run(lab, "PBX-N1", pipeline("x", ("Get-ClusterNode", {})))
+    unsimulated = run(lab, "PBX-N1", pipeline("x", ("Update-HostStorageCache", {})))
     assert unsimulated["error_id"] == "wsfclab.Unsupported"
-    assert "unsupported in the lab: Get-ClusterNode" in unsimulated["msg"]
+    assert "unsupported in the lab: Update-HostStorageCache" in unsimulated["msg"]
     wrong_type = run(lab, "PBX-N1", pipeline("x", ("Get-Disk", {"Number": "one"})))
     assert wrong_type["failed"] and "-Number" in wrong_type["msg"]
 

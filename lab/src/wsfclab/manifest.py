@@ -18,11 +18,29 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from wsfclab.errors import CmdletError, ErrorCategory
+
 ALL_SETS = "__AllParameterSets"
+COMMAND_NOT_FOUND = "CommandNotFoundException,Microsoft.PowerShell.Commands.GetCommandCommand"
 
 
-class CmdletCallError(ValueError):
-    """A cmdlet call that PowerShell would refuse to bind."""
+class CmdletCallError(CmdletError, ValueError):
+    """A cmdlet call that PowerShell would refuse to bind, with the error id PowerShell gives it.
+
+    Binding errors are ParameterBindingExceptions (category InvalidArgument) whose id names the
+    reason and the cmdlet (``NamedParameterNotFound,Get-Disk``); an unknown cmdlet is Get-Command's
+    ``CommandNotFoundException``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        error_id: str,
+        category: ErrorCategory = ErrorCategory.InvalidArgument,
+        *,
+        target: str | None = None,
+    ) -> None:
+        super().__init__(message, error_id, category, target=target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,14 +171,18 @@ class Manifest:
                 return spec
         raise CmdletCallError(
             f"The term '{name}' is not a cmdlet documented for this project; "
-            "add its help page to the reference and rebuild the manifest"
+            "add its help page to the reference and rebuild the manifest",
+            COMMAND_NOT_FOUND,
+            ErrorCategory.ObjectNotFound,
+            target=name,
         )
 
     def canonical_name(self, cmdlet: str, parameter: str) -> str:
         spec = self.cmdlet(cmdlet).parameter(parameter)
         if spec is None:
             raise CmdletCallError(
-                f"{cmdlet}: A parameter cannot be found that matches parameter name '{parameter}'."
+                f"{cmdlet}: A parameter cannot be found that matches parameter name '{parameter}'.",
+                f"NamedParameterNotFound,{self.cmdlet(cmdlet).name}",
             )
         return spec.name
 
@@ -177,13 +199,20 @@ class Manifest:
             if param is None:
                 raise CmdletCallError(
                     f"{spec.name}: A parameter cannot be found that matches parameter name '{name}'. "
-                    f"Documented parameters: {', '.join(sorted(spec.parameters))}"
+                    f"Documented parameters: {', '.join(sorted(spec.parameters))}",
+                    f"NamedParameterNotFound,{spec.name}",
                 )
             if param in bound:
-                raise CmdletCallError(f"{spec.name}: parameter -{param.name} is given more than once")
+                raise CmdletCallError(
+                    f"{spec.name}: parameter -{param.name} is given more than once",
+                    f"ParameterAlreadyBound,{spec.name}",
+                )
             problem = _value_problem(param, value)
             if problem is not None:
-                raise CmdletCallError(f"{spec.name}: cannot bind -{param.name} to {value!r}: {problem}")
+                raise CmdletCallError(
+                    f"{spec.name}: cannot bind -{param.name} to {value!r}: {problem}",
+                    f"CannotConvertArgument,{spec.name}",
+                )
             bound.append(param)
         return self._select_set(spec, bound, pipeline_input)
 
@@ -193,7 +222,8 @@ class Manifest:
             detail = "; ".join(f"-{p.name}: {', '.join(p.sets)}" for p in bound)
             raise CmdletCallError(
                 f"{spec.name}: Parameter set cannot be resolved using the specified named parameters "
-                f"(they belong to different parameter sets: {detail})"
+                f"(they belong to different parameter sets: {detail})",
+                f"AmbiguousParameterSet,{spec.name}",
             )
         complete = []
         missing_by_set = {}
@@ -214,7 +244,10 @@ class Manifest:
             shown = next((s for s in candidates if s == spec.default_set), candidates[0])
             names = ", ".join("-" + m for m in missing_by_set[shown])
             in_set = f" (parameter set {shown})" if shown != ALL_SETS else ""
-            raise CmdletCallError(f"{spec.name}: missing mandatory parameter(s) {names}{in_set}")
+            raise CmdletCallError(
+                f"{spec.name}: missing mandatory parameter(s) {names}{in_set}",
+                f"MissingMandatoryParameter,{spec.name}",
+            )
         if pipeline_input and len(complete) > 1:
             # PowerShell binds pipeline objects ByValue first: the set with a free parameter that
             # takes the whole object (usually -InputObject) wins over sets fed by property names.
@@ -233,7 +266,8 @@ class Manifest:
             return spec.default_set
         raise CmdletCallError(
             f"{spec.name}: Parameter set cannot be resolved using the specified named parameters "
-            f"(it could be any of {', '.join(complete)}); add a parameter that tells them apart"
+            f"(it could be any of {', '.join(complete)}); add a parameter that tells them apart",
+            f"AmbiguousParameterSet,{spec.name}",
         )
 
 

@@ -5,6 +5,11 @@ A cmdlet is a function ``(call) -> list[CimObject]`` registered with ``@cmdlet(n
 "InputObject"}``), as PowerShell's ByValue binding does; a step that receives objects of another
 class fails as PowerShell fails. With pipeline input the function runs once per input object
 (PowerShell's process block), with ``call.input`` set.
+
+A cmdlet fails with ``raise call.fail(message, "Reason", ErrorCategory.X, target=...)`` (a
+``wsfclab.errors.CmdletError`` whose id is ``Reason,<Cmdlet>``) or raises ``CmdletError`` itself
+when Windows names a .NET class in the id; it writes to the warning stream with
+``call.warn("text")``, as ``Write-Warning`` does, and goes on.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from wsfclab.errors import CmdletError, ErrorCategory
 from wsfclab.state import LabState, NodeState
 
 if TYPE_CHECKING:
@@ -30,15 +36,6 @@ class CimObject:
     ref: str | None = None
 
 
-class CmdletError(Exception):
-    """A terminating error as PowerShell reports it: the message and the FullyQualifiedErrorId."""
-
-    def __init__(self, message: str, error_id: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.error_id = error_id
-
-
 @dataclass
 class Call:
     lab: Lab
@@ -50,6 +47,7 @@ class Call:
     input: CimObject | None = None
     input_param: str | None = None  # the parameter the pipeline object bound to
     inputs: list[CimObject] = field(default_factory=list)  # every piped object, for batch cmdlets
+    warnings: list[str] = field(default_factory=list)  # the pipeline's warning stream, shared by its steps
 
     def has(self, name: str) -> bool:
         return name in self.params or self.input_param == name
@@ -63,8 +61,15 @@ class Call:
             return None
         return value if isinstance(value, list) else [value]
 
-    def fail(self, message: str, error_id: str) -> CmdletError:
-        return CmdletError(message, f"{error_id},{self.cmdlet}")
+    def fail(
+        self, message: str, error_id: str, category: ErrorCategory, *, target: str | None = None
+    ) -> CmdletError:
+        """The error to raise, with the cmdlet name appended to ``error_id`` as CDXML cmdlets do."""
+        return CmdletError(message, f"{error_id},{self.cmdlet}", category, target=target)
+
+    def warn(self, message: str) -> None:
+        """Write ``message`` to the warning stream (``WARNING: ...`` on a console); the cmdlet goes on."""
+        self.warnings.append(message)
 
 
 Handler = Callable[[Call], list[CimObject]]
@@ -138,6 +143,8 @@ def not_found(call: Call, class_name: str, param: str, value: Any) -> CmdletErro
         f"No {class_name} objects found with property '{param}' equal to '{value}'.  "
         "Verify the value of the property and retry.",
         f"CmdletizationQuery_NotFound_{param}",
+        ErrorCategory.ObjectNotFound,
+        target=str(value),
     )
 
 
@@ -177,5 +184,9 @@ STORAGE_MESSAGES = {
 }
 
 
+# The CDXML adapter reports these return codes with category NotSpecified and target "StorageWMI"
+# ("NotSpecified: (StorageWMI:ROOT/Microsoft/.../MSFT_Disk) [Initialize-Disk], CimException").
 def storage_error(call: Call, code: int) -> CmdletError:
-    return call.fail(STORAGE_MESSAGES[code], f"StorageWMI {code}")
+    return call.fail(
+        STORAGE_MESSAGES[code], f"StorageWMI {code}", ErrorCategory.NotSpecified, target="StorageWMI"
+    )

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 # The cmdlet modules register themselves on import.
 from wsfclab.cmdlets import iscsi, network, services, storage, system, utility  # noqa: F401
-from wsfclab.cmdlets.base import REGISTRY, Call, CimObject, CmdletDef, CmdletError
-from wsfclab.errors import LabError
+from wsfclab.cmdlets.base import REGISTRY, Call, CimObject, CmdletDef
+from wsfclab.errors import CmdletError, ErrorCategory, LabError, UndeclaredChange, Unsupported, thrown
 from wsfclab.manifest import CmdletCallError, CmdletSpec, is_output_reference, load_manifest
 from wsfclab.state import LabState
 
@@ -28,17 +28,20 @@ if TYPE_CHECKING:
     from wsfclab.lab import Lab
 
 _VERB_NOUN = re.compile(r"[A-Za-z]+-[A-Za-z0-9]+")
-UNSUPPORTED_ID = "wsfclab.Unsupported"  # Windows could do it; the lab cannot
-LAB_ERROR_ID = "wsfclab.LabError"  # the lab refused for another reason (its message says why)
 
 
 class _PipelineFailure(Exception):
-    def __init__(self, step: int, cmdlet: str, message: str, error_id: str) -> None:
-        super().__init__(message)
+    def __init__(self, step: int, cmdlet: str, error: CmdletError) -> None:
+        super().__init__(error.message)
         self.step = step
         self.cmdlet = cmdlet
-        self.message = message
-        self.error_id = error_id
+        self.error = error
+
+
+def _lab_refusal(error: LabError) -> CmdletError:
+    """A lab refusal in the shape of a cmdlet error: its own id, and a category that says which."""
+    category = ErrorCategory.NotImplemented if isinstance(error, Unsupported) else ErrorCategory.NotSpecified
+    return CmdletError(str(error), error.error_id, category)
 
 
 def run_pipelines(
@@ -68,18 +71,20 @@ def run_pipelines(
     for pipeline in pipelines:
         name = pipeline["name"]
         changes = bool(pipeline.get("changes", False))
+        warnings: list[str] = []
         try:
-            objects = _run_steps(lab, state, host.name, pipeline, changes, outputs=outputs)
+            objects = _run_steps(lab, state, host.name, pipeline, changes, outputs=outputs, warnings=warnings)
         except _PipelineFailure as failure:
             changed = changed or (changes and failure.step > 1)
             return {
                 "failed": True,
                 "msg": f"pipeline '{name}' failed at step {failure.step} ({failure.cmdlet}): "
-                + failure.message,
+                + failure.error.message,
                 "pipeline": name,
                 "step": failure.step,
                 "cmdlet": failure.cmdlet,
-                "error_id": failure.error_id,
+                "error_id": failure.error.error_id,
+                "error_category": str(failure.error.category),
                 "results": results,
                 "changed": changed,
             }
@@ -87,7 +92,9 @@ def run_pipelines(
         select = pipeline.get("select")
         depth = int(pipeline.get("depth", 2))
         outputs[name] = objects
-        results.append({"name": name, "output": [render(o, select, depth) for o in objects], "warnings": []})
+        results.append(
+            {"name": name, "output": [render(o, select, depth) for o in objects], "warnings": warnings}
+        )
     return {"changed": changed, "results": results}
 
 
@@ -127,6 +134,7 @@ def _run_steps(
     changes: bool,
     *,
     outputs: Mapping[str, list[CimObject]],
+    warnings: list[str],
 ) -> list[CimObject]:
     manifest = load_manifest()
     objects: list[CimObject] = []
@@ -136,8 +144,7 @@ def _run_steps(
         piped = index > 1
         if not _VERB_NOUN.fullmatch(name):
             # As the executor: Get-Command would expand wildcards and module-qualified names.
-            message = f"'{name}' is not a Verb-Noun cmdlet name"
-            raise _PipelineFailure(index, name, message, message)
+            raise _PipelineFailure(index, name, thrown(f"'{name}' is not a Verb-Noun cmdlet name"))
         try:
             spec = manifest.cmdlet(name)
             params = {
@@ -155,40 +162,50 @@ def _run_steps(
                     raise
                 parameter_set = resolved
         except CmdletCallError as exc:
-            raise _PipelineFailure(index, name, str(exc), _binding_error_id(str(exc), name)) from exc
+            raise _PipelineFailure(index, name, exc) from exc
         _refuse_empty_mandatory(spec, parameter_set, params, index)
         if definition is None:
             raise _PipelineFailure(
-                index, spec.name, f"unsupported in the lab: {spec.name} is not simulated", UNSUPPORTED_ID
+                index, spec.name, _lab_refusal(Unsupported(f"{spec.name} is not simulated"))
             )
         if definition.changes and not changes:
-            raise _PipelineFailure(
-                index,
-                spec.name,
+            undeclared = UndeclaredChange(
                 f"{spec.name} changes the host, but pipeline '{pipeline['name']}' says changes: false; "
-                "mark it changes: true so that check mode skips it",
-                "wsfclab.UndeclaredChange",
+                "mark it changes: true so that check mode skips it"
             )
+            raise _PipelineFailure(index, spec.name, _lab_refusal(undeclared))
         host = state.nodes[node]
         try:
             if not piped:
-                objects = definition.handler(Call(lab, state, host, spec.name, parameter_set, params))
+                call = Call(lab, state, host, spec.name, parameter_set, params, warnings=warnings)
+                objects = definition.handler(call)
                 continue
             bindings = [(obj, _bind(definition.inputs, obj, params, spec.name)) for obj in objects]
             if definition.batch:
-                call = Call(lab, state, host, spec.name, parameter_set, params, inputs=objects)
+                call = Call(
+                    lab, state, host, spec.name, parameter_set, params, inputs=objects, warnings=warnings
+                )
                 objects = definition.handler(call) if objects else []
                 continue
             produced: list[CimObject] = []
             for obj, param in bindings:
-                call = Call(lab, state, host, spec.name, parameter_set, params, input=obj, input_param=param)
+                call = Call(
+                    lab,
+                    state,
+                    host,
+                    spec.name,
+                    parameter_set,
+                    params,
+                    input=obj,
+                    input_param=param,
+                    warnings=warnings,
+                )
                 produced.extend(definition.handler(call))
             objects = produced
         except CmdletError as exc:
-            raise _PipelineFailure(index, spec.name, exc.message, exc.error_id) from exc
+            raise _PipelineFailure(index, spec.name, exc) from exc
         except LabError as exc:
-            error_id = UNSUPPORTED_ID if "unsupported in the lab" in str(exc) else LAB_ERROR_ID
-            raise _PipelineFailure(index, spec.name, str(exc), error_id) from exc
+            raise _PipelineFailure(index, spec.name, _lab_refusal(exc)) from exc
     return objects
 
 
@@ -203,8 +220,7 @@ def _dereference(
             f"parameter -{parameter} refers to the output of '{value['output_of']}', "
             "which is not an earlier pipeline of this call"
         )
-        # The executor throws this text, and PowerShell makes a thrown string its own error id.
-        raise _PipelineFailure(step, cmdlet, message, message)
+        raise _PipelineFailure(step, cmdlet, thrown(message))
     return list(outputs[value["output_of"]])
 
 
@@ -216,12 +232,11 @@ def _refuse_empty_mandatory(
     for name, value in params.items():
         membership = spec.parameters[name].sets.get(parameter_set)
         if value == [] and membership is not None and membership.mandatory:
-            raise _PipelineFailure(
-                step,
-                spec.name,
+            empty = CmdletCallError(
                 f"Cannot bind argument to parameter '{name}' because it is an empty array.",
                 f"ParameterArgumentValidationErrorEmptyArrayNotAllowed,{spec.name}",
             )
+            raise _PipelineFailure(step, spec.name, empty)
 
 
 def _set_for_input(
@@ -244,21 +259,10 @@ def _bind(inputs: Mapping[str, str], obj: CimObject, params: Mapping[str, Any], 
             "command does not take pipeline input or the input and its properties do not match any "
             "of the parameters that take pipeline input.",
             f"InputObjectNotBound,{cmdlet}",
+            ErrorCategory.InvalidArgument,
+            target=obj.class_name,
         )
     return param
-
-
-def _binding_error_id(message: str, cmdlet: str) -> str:
-    """The FullyQualifiedErrorId PowerShell gives the binding failure the manifest found."""
-    if "is not a cmdlet" in message:
-        return "CommandNotFoundException,Microsoft.PowerShell.Commands.GetCommandCommand"
-    if "A parameter cannot be found" in message:
-        return f"NamedParameterNotFound,{cmdlet}"
-    if "missing mandatory" in message:
-        return f"MissingMandatoryParameter,{cmdlet}"
-    if "Parameter set cannot be resolved" in message:
-        return f"AmbiguousParameterSet,{cmdlet}"
-    return f"CannotConvertArgument,{cmdlet}"
 
 
 def render(obj: CimObject, select: list[str] | None, depth: int) -> Any:

@@ -13,6 +13,7 @@ import shutil
 
 from wsfclab.build import GPT_BASIC, GPT_MSR, add_view, guid
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet, filter_by, not_found, storage_error
+from wsfclab.errors import ErrorCategory
 from wsfclab.state import DiskState, DiskView, LabState, Partition, StoragePool, VirtualDisk, Volume
 from wsfclab.world import stable_hex
 
@@ -101,7 +102,12 @@ def _disk_for(call: Call, key: str) -> tuple[DiskState, DiskView]:
     disk = call.state.disks[key]
     view = disk.views.get(call.node.name)
     if view is None:
-        raise call.fail("The requested object could not be found.", "StorageWMI 8")
+        raise call.fail(
+            "The requested object could not be found.",
+            "StorageWMI 8",
+            ErrorCategory.NotSpecified,
+            target="StorageWMI",
+        )
     return disk, view
 
 
@@ -666,7 +672,8 @@ def new_storage_pool(call: Call) -> list[CimObject]:
         if not isinstance(obj, CimObject) or obj.class_name != "MSFT_PhysicalDisk":
             raise call.fail(
                 "Cannot bind parameter 'PhysicalDisks'. Cannot convert the value to type CimInstance.",
-                "CannotConvertArgumentNoMessage,New-StoragePool",
+                "CannotConvertArgumentNoMessage",
+                ErrorCategory.InvalidArgument,
             )
         disk = call.state.disks[str(obj.ref)]
         if call.node.name not in disk.views:
