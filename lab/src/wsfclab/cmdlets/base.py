@@ -15,7 +15,7 @@ when Windows names a .NET class in the id; it writes to the warning stream with
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,14 +26,45 @@ if TYPE_CHECKING:
     from wsfclab.lab import Lab
 
 
+# Assigns a property on the lab entity behind an object: takes the value as sent, refuses it with
+# the CmdletError Windows gives (a wrong type, a value out of range), applies it to the state and
+# returns the value the object then shows.
+Setter = Callable[[Any], Any]
+
+
 @dataclass
 class CimObject:
-    """An object a cmdlet returns: its .NET/CIM class, its public properties in Windows' order, and a
-    reference to the lab entity behind it (a disk key, a service name) for the next pipeline step."""
+    """An object a cmdlet returns: its .NET/CIM class, its public properties in Windows' order, a
+    reference to the lab entity behind it (a disk key, a service name) for the next pipeline step,
+    and a setter for each property Windows lets a script assign (``settable``; every other property
+    is read-only, as on Windows). Cluster, group and resource objects list their common properties
+    there, so that ``(Get-Cluster).SameSubnetDelay = 2000`` works and ``.Name`` of a disk does not.
+    """
 
     class_name: str
     props: dict[str, Any]
     ref: str | None = None
+    settable: Mapping[str, Setter] = field(default_factory=dict)
+
+    def assign(self, name: str, value: Any) -> None:
+        """``$object.<name> = value`` as PowerShell does it: property names are case-insensitive;
+        an unknown property and a read-only one fail with PowerShell's errors."""
+        found = next((k for k in self.props if k.lower() == name.lower()), None)
+        if found is None:
+            raise CmdletError(
+                f"The property '{name}' cannot be found on this object. "
+                "Verify that the property exists and can be set.",
+                "PropertyNotFound",
+                ErrorCategory.InvalidOperation,
+            )
+        setter = next((s for k, s in self.settable.items() if k.lower() == name.lower()), None)
+        if setter is None:
+            raise CmdletError(
+                f"'{name}' is a ReadOnly property.",
+                "PropertyAssignmentException",
+                ErrorCategory.InvalidOperation,
+            )
+        self.props[found] = setter(value)
 
 
 @dataclass
@@ -167,6 +198,7 @@ STORAGE_MESSAGES = {
     41009: "Operation not supported on a critical disk.",
     41013: "Cannot convert the style of a disk with data or other known partitions on it.",
     42002: "The requested access path is already in use.",
+    42010: "The operation is not allowed on a system or critical partition.",  # MSFT_Volume.Format
     43001: "The specified file system is not supported",
     43006: "Cannot perform the requested operation when the drive is read only",
     47001: "This subsystem does not support creation of virtual disks with the specified provisioning type.",
