@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from wsfclab.argspec import ArgumentError, SpecError, load_module_spec, pass_vars_of, validate
+from wsfclab.cmdlets.cluster import hop
 from wsfclab.errors import LabError, Unsupported
 from wsfclab.lab import Lab
 from wsfclab.nodes import reboot_node
@@ -253,7 +254,8 @@ class NodeHost:
             env.variables.update(
                 USERPROFILE=_SYSTEM_PROFILE, TEMP="C:\\Windows\\TEMP", TMP="C:\\Windows\\TEMP"
             )
-        result, unsupported = self._module_result(state, node, run, env, user)
+        with hop.logon(_logon(user, run.become)):
+            result, unsupported = self._module_result(state, node, run, env, user)
         if run.async_job is not None:
             return self._finish_async(state, env, run, result)
         rc = 1 if result.get("failed") else 0
@@ -358,3 +360,12 @@ def _mask(value: Any, secrets: frozenset[str]) -> Any:
 
 def _mask_result(result: dict[str, Any], secrets: frozenset[str]) -> dict[str, Any]:
     return {key: _mask(value, secrets) for key, value in result.items()}
+
+
+def _logon(user: str, become: payload.Become | None) -> hop.Logon:
+    """How the module's session logged on, for cmdlets that must reach a second machine."""
+    if become is None:
+        return hop.Logon(user=user)
+    return hop.Logon(
+        user=user, become=True, become_password=become.has_password, become_logon_type=become.logon_type
+    )

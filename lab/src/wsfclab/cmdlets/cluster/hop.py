@@ -46,9 +46,10 @@ class Logon:
         """The session's credentials can authenticate on a second machine."""
         if self.credssp:
             return True
-        # logon_type network gives a network token only, which cannot hop again.
-        interactive = self.become_logon_type in (None, "interactive", "batch", "new_credentials")
-        return self.become and self.become_password and self.domain_account and interactive
+        # A Network logon (become_flags logon_type=network) gives a token without credentials, which
+        # cannot hop again; the others (Interactive by default, Batch, NewCredentials, ...) keep them.
+        kind = (self.become_logon_type or "interactive").lower().replace("_", "")
+        return self.become and self.become_password and self.domain_account and kind != "network"
 
 
 _CURRENT: contextvars.ContextVar[Logon | None] = contextvars.ContextVar("wsfclab_logon", default=None)
