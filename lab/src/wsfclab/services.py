@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wsfclab import processes
+from wsfclab.cluster import clussvc
 from wsfclab.errors import LabError, Unsupported
 from wsfclab.state import LabState, NodeState, Service
 
@@ -137,6 +138,8 @@ def start_service(lab: Lab, state: LabState, node: str, name: str) -> Service:
 
 
 def launch_spec(lab: Lab, state: LabState, host: NodeState, service: Service) -> processes.LaunchSpec:
+    if clussvc.is_cluster_service(service.name):
+        return clussvc.launch_spec(lab, host)
     args = processes.split_command_line(service.path)
     if not args or not processes.is_python_binary(args[0]):
         raise Unsupported(

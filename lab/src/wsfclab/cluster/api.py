@@ -198,7 +198,9 @@ def create_cluster(
         db.nodes[member.name] = ClusterNode(name=member.name, id=str(index), state="Joining")
         db.interfaces += interfaces_of(member, plan.networks)
     core = ClusterGroup(name=CLUSTER_GROUP, id=str(uuid.uuid4()), group_type="Cluster", persistent_state=1)
-    storage = ClusterGroup(name=AVAILABLE_STORAGE, id=str(uuid.uuid4()), group_type="AvailableStorage")
+    storage = ClusterGroup(
+        name=AVAILABLE_STORAGE, id=str(uuid.uuid4()), group_type="AvailableStorage", persistent_state=1
+    )
     db.groups = {core.name: core, storage.name: storage}
     ip_names: list[str] = []
     for address, net in plan.addresses:
@@ -233,11 +235,12 @@ def create_cluster(
     if not no_storage:
         for disk in [d for d in state.disks.values() if _disk_eligible(db, d)]:
             _cluster_disk(db, disk)
-    core.owner_node = members[0].name
+    core.owner_node = storage.owner_node = members[0].name
     db.touch()
     for member in members:
         runtime.start_cluster_service(lab, state, member.name)
     runtime.bring_group_online(lab, state, core, wait=DEFAULT_WAIT)
+    runtime.bring_group_online(lab, state, storage, wait=DEFAULT_WAIT)
     return db
 
 
@@ -425,9 +428,9 @@ def resume_node(lab: Lab, state: LabState, name: str, *, failback: str = "NoFail
 # -- storage and quorum ----------------------------------------------------------------------
 
 
-def add_disk(state: LabState, disk_key: str) -> ClusterResource:
-    """Add-ClusterDisk: the disk becomes "Cluster Disk N" in Available Storage; it is clustered and
-    reserved by the owner of Available Storage (or the first Up node)."""
+def add_disk(lab: Lab, state: LabState, disk_key: str) -> ClusterResource:
+    """Add-ClusterDisk: the disk becomes "Cluster Disk N" in Available Storage, clustered, and comes
+    back OnlinePending ([PS16]): the owner of Available Storage reserves it and brings it online."""
     db = get_cluster(state)
     disk = state.disks.get(disk_key)
     if disk is None:
@@ -443,6 +446,10 @@ def add_disk(state: LabState, disk_key: str) -> ClusterResource:
             target=disk_key,
         )
     res = _cluster_disk(db, disk)
+    storage = db.groups[AVAILABLE_STORAGE]
+    if storage.owner_node is not None and storage.persistent_state == 1:
+        res.state = "OnlinePending"
+        runtime.poke(lab, storage.owner_node)
     db.touch()
     return res
 

@@ -193,11 +193,11 @@ def log_path(lab: Lab, node: str) -> os.PathLike[str]:
     return lab.state_dir / "logs" / node.upper() / "cluster-events.jsonl"
 
 
-def record(lab: Lab, node: str, event_id: int, now: float | None = None, **data: str) -> Event:
+def record(lab: Lab, node: str, event_id: int, /, **data: str) -> Event:
     """Append one event to the node's log."""
     level, channel, template = MESSAGES[event_id]
     event = Event(
-        time=time.time() if now is None else now,
+        time=time.time(),
         node=node.upper(),
         id=event_id,
         level=level,

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from wsfclab.lab import Lab
 
 CLUSTER_SERVICE = "ClusSvc"
+SERVICE_ANSWER_TIMEOUT = 10.0  # seconds for a freshly started cluster service to open its socket
 
 
 class LocalLocks:
@@ -91,7 +92,16 @@ def start_cluster_service(lab: Lab, state: LabState, node: str) -> None:
     host = services.node_of(state, node)
     clussvc = services.get_service(host, CLUSTER_SERVICE)
     clussvc.start_mode = "Automatic"
+    clussvc.emulated = False  # from now on a real process, started with the node
     services.start_service(lab, state, host.name, CLUSTER_SERVICE)
+    deadline = time.monotonic() + SERVICE_ANSWER_TIMEOUT
+    while locks.call(lab.state_dir, host.name, {"op": "held"}, timeout=0.2) is None:
+        if time.monotonic() > deadline:
+            raise LabError(
+                f"the cluster service of {host.name} started but does not answer; see its log "
+                f"{lab.state_dir / 'logs' / host.name / 'ClusSvc.log'}"
+            )
+        time.sleep(0.02)
 
 
 def stop_cluster_service(lab: Lab, state: LabState, node: str, *, disable: bool) -> None:
@@ -116,6 +126,26 @@ def stop_cluster_service(lab: Lab, state: LabState, node: str, *, disable: bool)
         for other in db.nodes:
             if other != host.name:
                 poke(lab, other)
+
+
+def before_shutdown(lab: Lab, state: LabState, node: str) -> None:
+    """A graceful shutdown of a cluster node drains it first (DrainOnShutdown, Windows Server 2016
+    and later), then it leaves the membership cleanly, so its peers log no 1135."""
+    db = state.cluster
+    host = state.nodes.get(node)
+    if db is None or node not in db.nodes or host is None or not host.running:
+        return
+    if db.nodes[node].state in ("Up", "Paused"):
+        drain_node(lab, state, node, wait=60.0)
+    for grp in db.groups.values():
+        if grp.owner_node == node:
+            _local_offline(lab, state, db, grp, node)
+            refresh_group_state(db, grp)
+    db.nodes[node].state = "Down"
+    db.touch()
+    for other in db.nodes:
+        if other != node:
+            poke(lab, other)
 
 
 def require_quorum(db: ClusterDatabase) -> None:
