@@ -166,8 +166,9 @@ def test_a_node_outside_the_domain_needs_a_dns_access_point(tmp_path: Path) -> N
 
 def test_a_second_new_cluster_is_refused(lab: Lab) -> None:
     assert "failed" not in new_cluster(lab, NoStorage=True)
-    again = new_cluster(lab, Name="OTHERCL", NoStorage=True)
-    assert again["failed"] and "The object already exists." in again["msg"]
+    again = new_cluster(lab, Name="OTHERCL", NoStorage=True, StaticAddress=["127.0.1.21"])
+    assert again["failed"] and again["msg"].endswith("The computer 'N1' is joined to a cluster.")
+    assert again["error_id"] == NEW_CLUSTER_ID
     assert output(lab, "N1", "Get-Cluster")[0]["Name"] == "PBXCL"
 
 

@@ -41,6 +41,16 @@ def new_cluster(call: Call) -> list[CimObject]:
     if isinstance(parsed, str):
         raise common.error(call, ClusterError("INVALID_CLUSTER_NAME", f"({parsed})", target=raw_name))
     members = _members(call)
+    cdb = call.state.cluster
+    joined = next((m for m in members if cdb is not None and cdb.node_by_name(m.name)), None)
+    if joined is not None:
+        # The Create Cluster wizard's words for a server that already belongs to a cluster.
+        raise common.fail(
+            call,
+            f"The computer '{joined.name}' is joined to a cluster.",
+            "New-Cluster",
+            ErrorCategory.ResourceExists,
+        )
     access_point = _access_point(call, members)
     plans = rules.plan_networks(
         [a for m in members for a in common.nic_addresses(m)],
@@ -54,7 +64,7 @@ def new_cluster(call: Call) -> list[CimObject]:
     if access_point in AD_ACCESS_POINTS:
         _require_computer_object_rights(call, parsed)
     wrapper = f"There was an error creating the cluster '{parsed.name}'."
-    cdb = common.run(
+    created = common.run(
         call,
         wrapper,
         lambda: api.create_cluster(
@@ -68,15 +78,15 @@ def new_cluster(call: Call) -> list[CimObject]:
             administrative_access_point=access_point,
         ),
     )
-    issues = _configure_witness(call, cdb)
-    path = _write_report(call, cdb, issues)
+    issues = _configure_witness(call, created)
+    path = _write_report(call, created, issues)
     if issues:
         call.warn(
             "There were issues while creating the clustered role that may prevent it from starting. "
             "For more information view the report file below."
         )
         call.warn(f"Report file location: {path}")
-    return [render.cluster(cdb)]
+    return [render.cluster(created)]
 
 
 def _members(call: Call) -> list[NodeState]:

@@ -56,6 +56,6 @@ def add_cluster_disk(call: Call) -> list[CimObject]:
     for source in sources:
         key = str(getattr(source, "ref", ""))
         wrapper = f"An error occurred while adding the disk to cluster '{cdb.name}'."
-        res = common.run(call, wrapper, api.add_disk, call.state, key)
+        res = common.run(call, wrapper, api.add_disk, call.lab, call.state, key)
         added.append(render.resource(cdb, res))
     return added
