@@ -60,7 +60,7 @@ class StepRunner[T](Protocol):
     ) -> list[T]:
         """Run ``cmdlet``. ``parameters`` are as sent (output references as ``{"output_of": ...}``);
         ``references`` has the objects behind each of them; ``piped`` is None for a first step.
-        Raises ``CmdletError`` (or a ``LabError`` the runner turns into one) to stop the call."""
+        Raises ``CmdletError`` to stop the call."""
         ...
 
     def set_properties(self, step: Step, values: Mapping[str, Any], objects: list[T]) -> list[T]:
@@ -129,7 +129,7 @@ def _refusal(pipelines: list[Mapping[str, Any]], check_mode: bool) -> dict[str, 
         message = None
         if not pipeline["steps"]:
             message = f"pipeline '{name}' has no steps; give it at least one"
-        elif SET_PROPERTIES in pipeline["steps"][0]:
+        elif is_assignment(pipeline["steps"][0]):
             message = f"pipeline '{name}' starts with set_properties; a cmdlet must output the objects first"
         elif check_mode and pipeline.get("changes", False):
             message = f"pipeline '{name}' changes the host and cannot run in check mode"
@@ -138,8 +138,13 @@ def _refusal(pipelines: list[Mapping[str, Any]], check_mode: bool) -> dict[str, 
     return None
 
 
+def is_assignment(step: Mapping[str, Any]) -> bool:
+    """A ``set_properties`` step (after argument validation, the other keys are present as null)."""
+    return step.get(SET_PROPERTIES) is not None
+
+
 def _label(step: Mapping[str, Any]) -> str:
-    return SET_PROPERTIES if SET_PROPERTIES in step else str(step["cmdlet"])
+    return SET_PROPERTIES if is_assignment(step) else str(step["cmdlet"])
 
 
 def _run[T](
@@ -154,7 +159,10 @@ def _run[T](
         step = Step(pipeline["name"], index, changes, warnings)
         label = _label(raw)
         try:
-            if SET_PROPERTIES in raw:
+            if is_assignment(raw):
+                for name in raw[SET_PROPERTIES]:
+                    if not _PROPERTY_NAME.fullmatch(name):
+                        raise thrown(f"'{name}' is not a property name")
                 objects = runner.set_properties(step, raw[SET_PROPERTIES], objects)
                 continue
             if not _VERB_NOUN.fullmatch(label):
@@ -212,17 +220,11 @@ def shape_problem(pipelines: object) -> str | None:
 def _step_problem(step: object, where: str) -> str | None:
     if not isinstance(step, Mapping):
         return f"{where}: expected a mapping with cmdlet and parameters, or set_properties"
-    if SET_PROPERTIES in step:
-        if "cmdlet" in step or "parameters" in step:
+    if is_assignment(step):
+        if step.get("cmdlet") is not None:
             return f"{where}: parameters are mutually exclusive: cmdlet, set_properties"
-        values = step[SET_PROPERTIES]
-        if not isinstance(values, Mapping) or not values:
+        if not isinstance(step[SET_PROPERTIES], Mapping):
             return f"{where}.set_properties: expected a mapping of property names to values"
-        for name, value in values.items():
-            if not isinstance(name, str) or not _PROPERTY_NAME.fullmatch(name):
-                return f"{where}.set_properties: {name!r} is not a property name"
-            if not isinstance(value, str | int | bool):
-                return f"{where}.set_properties.{name}: {value!r} is not a string, integer or boolean"
         return None
     if not isinstance(step.get("cmdlet"), str):
         return f"{where}.cmdlet: expected a cmdlet name"
