@@ -337,6 +337,7 @@ class ClusterService:
         return self.table.acquire(lock)
 
     def _decide(self, state: LabState, db: ClusterDatabase) -> None:
+        self._forget_stale_online(db)
         observation = self._observe(state, db)
         effects = model.decide(db, observation)
         if effects:
@@ -398,6 +399,18 @@ class ClusterService:
             for res in db.resources_of(name):
                 res.state = saved[res.name]
         db.touch()
+
+    def _forget_stale_online(self, db: ClusterDatabase) -> None:
+        """Resources the database calls online on this node while this process does not hold their
+        group (the whole cluster went down, and this service started again) are offline in truth;
+        the model then brings the groups the cluster keeps online back."""
+        for group in db.groups.values():
+            if group.owner_node != self.node or locks.group_lock(group.id) in self.table.held():
+                continue
+            for res in db.resources_of(group.name):
+                if res.state in ("Online", "OfflinePending"):
+                    res.state = "Offline"
+                    db.touch()
 
     def _drop_strays(self, state: LabState, db: ClusterDatabase) -> None:
         """Reservations of groups this node does not own (an arbitration won for the witness, a
