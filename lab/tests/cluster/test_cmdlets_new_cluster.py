@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cluster_worlds import DEPLOY, delegated, new_cluster, prepare_disks, stop, world
+from cluster_worlds import DEPLOY, delegated, new_cluster, prepare_disks, stop, wait_for, world
 from wsfclab.cmdlets.cluster import hop
 from wsfclab.lab import Lab
 from wsfclab.testing import change, output, pipeline, run
@@ -243,6 +243,7 @@ def test_without_the_right_to_create_computer_objects_the_cno_is_refused(tmp_pat
 
 def test_get_cluster_by_name_and_from_a_node_outside_the_cluster(lab: Lab) -> None:
     assert "failed" not in _new_cluster_as(lab, DEPLOY, Node=["N1"])
+    wait_for(lab, lambda s: s.cluster is not None and s.cluster.nodes["N1"].state == "Up")
     assert output(lab, "N1", "Get-Cluster", {"Name": "pbxcl.pbx.lab"})[0]["Name"] == "PBXCL"
     assert output(lab, "N1", "Get-Cluster", {"Name": "PBXCL", "Domain": "other.lab"}) == []
     unknown = run(lab, "N1", pipeline("c", ("Get-Cluster", {"Name": "NOSUCH"})))
