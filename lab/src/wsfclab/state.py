@@ -22,7 +22,7 @@ from typing import Any
 
 from wsfclab.cluster.database import ClusterDatabase
 
-VERSION = 2  # 2: the cluster database (LabState.cluster)
+VERSION = 3  # 2: the cluster database (LabState.cluster); 3: accounts and the services pipe timeout
 
 
 @dataclass
@@ -111,6 +111,15 @@ class IscsiSession:
 
 
 @dataclass
+class Account:
+    """A user account as the lab checks logons against it: the password is kept salted and hashed."""
+
+    name: str
+    salt: str  # hex
+    digest: str  # hex PBKDF2-HMAC-SHA256 of the password
+
+
+@dataclass
 class NodeState:
     name: str
     fqdn: str
@@ -129,6 +138,8 @@ class NodeState:
     iscsi_portals: list[IscsiPortal] = field(default_factory=list)
     iscsi_sessions: list[IscsiSession] = field(default_factory=list)
     initiator_iqn: str = ""
+    local_accounts: list[Account] = field(default_factory=list)  # the node's SAM
+    services_pipe_timeout_ms: int = 30000  # how long the SCM waits for a service to report running
 
 
 @dataclass
@@ -232,6 +243,7 @@ class DomainInfo:
     computer_ou: str
     deploying_account: str
     may_create_computer_objects: bool
+    accounts: list[Account] = field(default_factory=list)  # the domain's user accounts
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wsfclab import services
+from wsfclab import accounts, services
 from wsfclab.errors import LabError, Unsupported
 from wsfclab.state import Service
 from wsfclab.twins.base import ModuleFailure, TwinContext, unsupported
@@ -39,6 +39,18 @@ _UNMODELLED = (
     "service_type",
     "sid_info",
 )
+
+
+def _translate(ctx: TwinContext, username: str) -> str:
+    """The account as win_service's ConvertTo-SecurityIdentifier finds it (NTAccount.Translate);
+    an account that exists nowhere makes the module fail as .NET does."""
+    resolved = accounts.translate(ctx.state, ctx.node, username)
+    if resolved is None:
+        raise ModuleFailure(
+            'Unhandled exception while executing module: Exception calling "Translate" with "1" '
+            f'argument(s): "{accounts.NOT_TRANSLATED}"'
+        )
+    return resolved.name
 
 
 def _account(username: str) -> str:
@@ -176,11 +188,14 @@ def _configure(
 
     if service is not None:
         username = params["username"]
-        if username is not None and _account(username).lower() != _account(service.username).lower():
-            after["username"] = _account(username)
-            if not ctx.check_mode:
-                service.username = "LocalSystem" if _account(username) == "NT AUTHORITY\\SYSTEM" else username
-            result["changed"] = True
+        if username is not None:
+            wanted = _translate(ctx, username)
+            after["username"] = wanted
+            current = accounts.translate(ctx.state, ctx.node, service.username)
+            if wanted.lower() != (current.name if current is not None else service.username).lower():
+                if not ctx.check_mode:
+                    service.username = "LocalSystem" if wanted == "NT AUTHORITY\\SYSTEM" else wanted
+                result["changed"] = True
         if params["password"] is not None and params["update_password"] == "always":  # noqa: S105
             # The lab keeps no passwords; like the real module it reports the change, redacted.
             after["password"] = "CHANGED REDACTED"  # noqa: S105 - a marker, not a secret
