@@ -74,14 +74,6 @@ def require_second_hop(call: Call, servers: Iterable[str]) -> None:
         raise access_denied(call, others[0])
 
 
-def cluster_of(call: Call) -> db.ClusterDatabase | None:
-    """The cluster this node is a member of, if any."""
-    cdb = call.state.cluster
-    if cdb is None or cdb.node_by_name(call.node.name) is None:
-        return None
-    return cdb
-
-
 def target_cluster(call: Call, wanted: object = None) -> db.ClusterDatabase:
     """The cluster the cmdlet works on: ``-Cluster NAME`` (or ``wanted``) or the local one (``.`` or
     omitted).
@@ -137,7 +129,7 @@ def pick(values: list[str] | None, names: Iterable[str]) -> list[str] | str:
 def nic_addresses(node: NodeState) -> list[rules.NicAddress]:
     """The node's connected IPv4 addresses, as the Cluster service discovers networks from them."""
     return [
-        rules.NicAddress(node.name, nic.name, nic.description, a.ip, a.prefix_length, nic.gateway)
+        rules.NicAddress(node.name, nic.name, a.ip, a.prefix_length, nic.gateway)
         for nic in node.nics
         if nic.status == "Up"
         for a in nic.addresses
