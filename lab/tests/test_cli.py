@@ -10,6 +10,7 @@ import pytest
 from wsfclab import processes
 from wsfclab.cli import main
 from wsfclab.lab import Lab
+from wsfclab.testing import NOTIFY_READY
 
 
 def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
@@ -39,7 +40,7 @@ def test_service_kill_stops_the_process(
     lab = Lab.open(tmp_path / "lab", two_node_world)
     root = lab.node_root("PBX-N1")
     (root / "python.exe").write_text("")
-    (root / "sleep.py").write_text("import time\ntime.sleep(60)\n")
+    (root / "sleep.py").write_text(NOTIFY_READY + "import time\ntime.sleep(60)\n")
     from wsfclab import services
 
     with lab.session() as state:

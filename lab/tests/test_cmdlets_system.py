@@ -6,7 +6,7 @@ import re
 
 from wsfclab import processes
 from wsfclab.lab import Lab
-from wsfclab.testing import change, output, pipeline, run
+from wsfclab.testing import NOTIFY_READY, change, output, pipeline, run
 
 
 def test_os_and_computer_facts_come_from_the_world(lab: Lab) -> None:
@@ -169,7 +169,7 @@ def test_a_python_service_runs_through_the_service_cmdlets(lab: Lab) -> None:
     root = lab.node_root("PBX-N1")
     (root / "PBX").mkdir()
     (root / "PBX" / "python.exe").write_text("")
-    (root / "PBX" / "svc.py").write_text("import time\ntime.sleep(60)\n")
+    (root / "PBX" / "svc.py").write_text(NOTIFY_READY + "import time\ntime.sleep(60)\n")
     created = change(
         lab,
         "PBX-N1",

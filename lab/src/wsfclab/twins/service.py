@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from wsfclab import accounts, services
+from wsfclab.cmdlets.services import start_failure, stop_failure
 from wsfclab.errors import LabError, Unsupported
 from wsfclab.state import Service
 from wsfclab.twins.base import ModuleFailure, TwinContext, unsupported
@@ -265,15 +266,36 @@ def _set_state(
     running = service.state == "Running"
     if state == "started" and not running:
         if not ctx.check_mode:
-            services.start_service(ctx.lab, ctx.state, ctx.node.name, service.name)
+            _start(ctx, service)
         result["changed"] = True
     elif state == "stopped" and running:
         if not ctx.check_mode:
-            services.stop_service(ctx.lab, ctx.state, ctx.node.name, service.name, stop_dependents=force)
+            _stop(ctx, service, force)
         result["changed"] = True
     elif state == "restarted":
         if not ctx.check_mode:
             if running:
-                services.stop_service(ctx.lab, ctx.state, ctx.node.name, service.name, stop_dependents=force)
-            services.start_service(ctx.lab, ctx.state, ctx.node.name, service.name)
+                _stop(ctx, service, force)
+            _start(ctx, service)
         result["changed"] = True
+
+
+# The module pipes the service into Start-/Stop-/Restart-Service under $ErrorActionPreference Stop,
+# so their error ends the module: its message is the cmdlet's, the SCM's reason is in the exception.
+def _start(ctx: TwinContext, service: Service) -> None:
+    try:
+        services.start_service(ctx.lab, ctx.state, ctx.node.name, service.name)
+    except services.ServiceError as err:
+        raise _unhandled(start_failure(service), err) from err
+
+
+def _stop(ctx: TwinContext, service: Service, force: bool) -> None:
+    try:
+        services.stop_service(ctx.lab, ctx.state, ctx.node.name, service.name, stop_dependents=force)
+    except services.ServiceError as err:
+        raise _unhandled(stop_failure(service), err) from err
+
+
+def _unhandled(message: str, err: services.ServiceError) -> ModuleFailure:
+    detail = f"System.ComponentModel.Win32Exception ({err.code}): {err}"
+    return ModuleFailure(f"Unhandled exception while executing module: {message}", exception=detail)
