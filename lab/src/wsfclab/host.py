@@ -259,7 +259,7 @@ class NodeHost:
             env.variables.update(
                 USERPROFILE=_SYSTEM_PROFILE, TEMP="C:\\Windows\\TEMP", TMP="C:\\Windows\\TEMP"
             )
-        with hop.logon(_logon(user, run.become)):
+        with hop.logon(_logon(state, node, user, run.become)):
             result, unsupported = self._module_result(state, node, run, env, user)
         if run.async_job is not None:
             return self._finish_async(state, env, run, result)
@@ -400,10 +400,19 @@ def _become_refusal(state: LabState, node: NodeState, become: payload.Become) ->
     return {"failed": True, "msg": f"failure during exec_wrapper: {record}", "exception": exception}
 
 
-def _logon(user: str, become: payload.Become | None) -> hop.Logon:
+def _logon(state: LabState, node: NodeState, user: str, become: payload.Become | None) -> hop.Logon:
     """How the module's session logged on, for cmdlets that must reach a second machine."""
+    resolved = accounts.translate(state, node, user)
+    domain = state.domain.netbios_name if state.domain is not None and node.part_of_domain else None
+    in_domain = (
+        resolved is not None and domain is not None and resolved.name.upper().startswith(f"{domain}\\")
+    )
     if become is None:
-        return hop.Logon(user=user)
+        return hop.Logon(user=user, domain_account=in_domain)
     return hop.Logon(
-        user=user, become=True, become_password=become.has_password, become_logon_type=become.logon_type
+        user=resolved.name if resolved is not None else user,
+        domain_account=in_domain,
+        become=True,
+        become_password=become.has_password,
+        become_logon_type=become.logon_type,
     )

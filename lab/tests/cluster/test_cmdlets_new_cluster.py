@@ -193,10 +193,16 @@ def _new_cluster_as(lab: Lab, logon: hop.Logon | None, **parameters: Any) -> dic
     "logon",
     [
         None,
-        hop.Logon(user="PBXLAB\\deploy", become=True, become_password=False),
+        hop.Logon(user="PBXLAB\\deploy", domain_account=True, become=True, become_password=False),
         hop.Logon(user="Administrator", become=True, become_password=True),
         hop.Logon(user="SYSTEM", become=True),
-        hop.Logon(user="PBXLAB\\deploy", become=True, become_password=True, become_logon_type="network"),
+        hop.Logon(
+            user="PBXLAB\\deploy",
+            domain_account=True,
+            become=True,
+            become_password=True,
+            become_logon_type="network",
+        ),
     ],
     ids=["winrm-logon", "become-without-password", "local-account", "system", "network-logon-type"],
 )
@@ -211,7 +217,9 @@ def test_credentials_that_cannot_travel_are_access_denied_at_the_other_node(
 
 
 @pytest.mark.parametrize(
-    "logon", [DEPLOY, hop.Logon(user="deploy@pbx.lab", credssp=True)], ids=["become", "credssp"]
+    "logon",
+    [DEPLOY, hop.Logon(user="deploy@pbx.lab", domain_account=True, credssp=True)],
+    ids=["become", "credssp"],
 )
 def test_credentials_that_travel_create_the_cluster(lab: Lab, logon: hop.Logon) -> None:
     result = _new_cluster_as(lab, logon)
