@@ -15,6 +15,7 @@ resources, quorum) live in ``LabState.cluster`` (``wsfclab.cluster.database``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -289,7 +290,13 @@ def _convert(hint: Any, value: Any) -> Any:
         _key, item = typing.get_args(hint)
         return {k: _convert(item, v) for k, v in value.items()}
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        hints = typing.get_type_hints(hint)
-        known = {f.name for f in dataclasses.fields(hint)}
-        return hint(**{k: _convert(hints[k], v) for k, v in value.items() if k in known})
+        hints = _field_hints(hint)
+        return hint(**{k: _convert(hints[k], v) for k, v in value.items() if k in hints})
     return value
+
+
+@functools.cache
+def _field_hints(cls: type) -> dict[str, Any]:
+    """The resolved type hint of each field (resolving them is most of the cost of a load)."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
