@@ -143,6 +143,12 @@ ERRORS: Final[dict[str, WindowsError]] = {
     "NETWORK_NOT_FOUND": WindowsError(
         5045, "The cluster network was not found.", ErrorCategory.ObjectNotFound, "ClusterNetworkNotFound"
     ),
+    "NETINTERFACE_NOT_FOUND": WindowsError(
+        5047,
+        "The cluster network interface was not found.",
+        ErrorCategory.ObjectNotFound,
+        "ClusterNetworkInterfaceNotFound",
+    ),
     "NODE_DOWN": WindowsError(
         5050, "The cluster node is down.", ErrorCategory.ResourceUnavailable, "NodeDown"
     ),
