@@ -67,8 +67,8 @@ def access_denied(call: Call, server: str) -> CmdletError:
 
 
 def require_second_hop(call: Call, servers: Iterable[str]) -> None:
-    """Refuse, as Windows does, when the cmdlet must reach ``servers`` (other nodes, a domain
-    controller) and the session's credentials cannot travel there."""
+    """Refuse, as Windows does, when the cmdlet must reach ``servers`` (other nodes, or the cluster
+    from outside it) and the session's credentials cannot travel there."""
     others = [s for s in servers if s.upper() != call.node.name.upper()]
     if others and not hop.current().delegates:
         raise access_denied(call, others[0])
