@@ -209,6 +209,9 @@ def _own_roles(db: ClusterDatabase, obs: Observation, partition: set[str]) -> li
         if moved:
             continue
         members = db.resources_of(group.name)
+        effects += _retry_or_fail_back(db, obs, group, up)
+        if group.owner_node != obs.node:
+            continue
         due = [r for r in members if r.restart_at is not None and obs.now >= r.restart_at]
         for res in due:
             res.restart_at = None
@@ -219,6 +222,48 @@ def _own_roles(db: ClusterDatabase, obs: Observation, partition: set[str]) -> li
         if wants_online and not waiting and any(r.state in ("Offline", "OnlinePending") for r in members):
             effects.append(OnlineGroup(group.name))
     return effects
+
+
+def _retry_or_fail_back(
+    db: ClusterDatabase, obs: Observation, group: ClusterGroup, up: set[str]
+) -> list[Effect]:
+    """A role left Failed gets one more attempt after RetryPeriodOnFailure; an Online role whose
+    AutoFailbackType allows it goes back to a more preferred node that is Up again, within the
+    failback window ([MSCS] failover, retryperiodonfailure, autofailbacktype)."""
+    members = db.resources_of(group.name)
+    if group.state == "Failed" and group.persistent_state == 1:
+        failed = [r for r in members if r.state == "Failed" and r.failures]
+        if failed and all(obs.now - max(r.failures) >= r.retry_period_on_failure / 1000 for r in failed):
+            for res in members:
+                res.state = "Offline"
+                res.failures = []
+            group.state = "Pending"
+            db.touch()
+            return [OnlineGroup(group.name)]
+        return []
+    if group.auto_failback_type != 1 or group.state != "Online" or not group.preferred_owners:
+        return []
+    if group.failback_window_start >= 0 and group.failback_window_end >= 0:
+        hour = int(obs.now // 3600 % 24)
+        start, end = group.failback_window_start, group.failback_window_end
+        if not (start <= hour <= end if start <= end else hour >= start or hour <= end):
+            return []
+    order = failover.preference_order(db, group)
+    better = next(
+        (n for n in group.preferred_owners if n == obs.node or failover.qualifies(db, group, n, up)), None
+    )
+    if better is None or better == obs.node or order.index(better) > order.index(obs.node):
+        return []
+    group.owner_node = better
+    group.state = "Pending"
+    for res in members:
+        res.state = "OnlinePending"
+    db.touch()
+    return [
+        OfflineGroup(group.name),
+        Log(1641, {"group": group.name, "source": obs.node, "target": better}),
+        Poke(better),
+    ]
 
 
 def _resource_failed(
