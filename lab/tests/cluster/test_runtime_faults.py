@@ -69,3 +69,20 @@ def test_a_graceful_shutdown_moves_the_role_first_and_the_peer_logs_no_node_loss
         nodes.start_node(lab, state, "N1")  # ClusSvc starts with the node and joins
     rs.wait_for(lab, lambda s: s.cluster is not None and s.cluster.nodes["N1"].state == "Up", "N1 back")
     assert rs.peek(lab).cluster.groups["PBX"].owner_node == "N2"  # type: ignore[union-attr]
+
+
+def test_a_network_name_without_the_right_to_create_its_computer_object_fails_with_1194(
+    cluster: tuple[Lab, int],
+) -> None:
+    lab, _port = cluster
+    with lab.session() as state:
+        assert state.domain is not None
+        state.domain.may_create_computer_objects = False  # the OU's permission was taken away
+        api.stop_group(lab, state, "PBX")
+        group = api.start_group(lab, state, "PBX")
+        assert group.state != "Online"
+        assert api.resource(api.get_cluster(state), "PBX").state == "Failed"
+        owner = group.owner_node
+    assert owner is not None
+    assert 1194 in [e.id for e in events.read(lab, node=owner)]
+    assert rs.echo_processes(_port) == []  # the service depends on the name: it never started

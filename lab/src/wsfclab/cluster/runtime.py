@@ -27,6 +27,7 @@ from wsfclab.cluster import dependencies, events, failover, locks, registry
 from wsfclab.cluster.database import (
     GENERIC_SERVICE,
     IP_ADDRESS,
+    NETWORK_NAME,
     PHYSICAL_DISK,
     ClusterDatabase,
     ClusterGroup,
@@ -376,6 +377,8 @@ def online_resource(lab: Lab, state: LabState, db: ClusterDatabase, res: Cluster
             return False
     elif res.resource_type == IP_ADDRESS:
         ok = _ip_online(lab, state, db, res, node)
+    elif res.resource_type == NETWORK_NAME:
+        ok = _name_online(lab, state, db, res, node)
     elif res.resource_type == GENERIC_SERVICE:
         ok = _service_online(lab, state, res, node)
     if ok:
@@ -477,6 +480,19 @@ def _ip_online(lab: Lab, state: LabState, db: ClusterDatabase, res: ClusterResou
             if not any(a.ip == address for a in nic.addresses):
                 nic.addresses.append(IpAddress(ip=address, prefix_length=net.prefix_length))
             return True
+    return False
+
+
+def _name_online(lab: Lab, state: LabState, db: ClusterDatabase, res: ClusterResource, node: str) -> bool:
+    """A role's network name needs its computer object (a VCO, created by the cluster's CNO); where
+    the domain no longer lets the CNO create computer objects it fails with event 1194."""
+    if res.is_core_resource or db.administrative_access_point == "Dns" or state.domain is None:
+        return True
+    if state.domain.may_create_computer_objects:
+        return True
+    events.record(
+        lab, node, 1194, resource=res.name, domain=state.domain.domain_name, during="Resource online"
+    )
     return False
 
 
