@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from model_support import database
 from wsfclab.cluster import model
+from wsfclab.cluster.database import ClusterNetwork, NetworkInterface
 from wsfclab.cluster.model import (
     Log,
     Observation,
@@ -173,3 +174,29 @@ def test_no_failback_without_the_policy_or_outside_the_window() -> None:
     group.auto_failback_type = 1
     group.failback_window_start, group.failback_window_end = 1, 2  # 01:00-02:59; now is 00:00
     assert model.decide(db, Observation("N2", 10.0, frozenset({"N1"}))) == []
+
+
+def test_a_network_some_members_cannot_hear_each_other_on_is_partitioned() -> None:
+    db = database()
+    db.networks["Cluster Network 2"] = ClusterNetwork(
+        name="Cluster Network 2",
+        id="n2",
+        address="127.0.2.0",
+        address_mask="255.255.255.0",
+        prefix_length=24,
+        role="Cluster",
+    )
+    db.interfaces = [
+        NetworkInterface(
+            name=f"{n} - Cluster", node=n, network="Cluster Network 2", adapter="Cluster", address=a
+        )
+        for n, a in (("N1", "127.0.2.11"), ("N2", "127.0.2.12"))
+    ]
+    model.decide(db, Observation("N1", 1.0, frozenset({"N2"}), heard_on={"Public": frozenset({"N2"})}))
+    assert db.networks["Cluster Network 2"].state == "Partitioned"
+    assert {i.node: i.state for i in db.interfaces} == {"N1": "Unreachable", "N2": "Unreachable"}
+    model.decide(
+        db, Observation("N1", 2.0, frozenset({"N2"}), heard_on={"Cluster Network 2": frozenset({"N2"})})
+    )
+    assert db.networks["Cluster Network 2"].state == "Up"
+    assert {i.state for i in db.interfaces} == {"Up"}

@@ -48,10 +48,15 @@ def test_cutting_one_network_keeps_the_node_in_the_cluster(cluster: tuple[Lab, i
     assert state.cluster is not None
     assert {n.state for n in state.cluster.nodes.values()} == {"Up"}
     assert state.cluster.groups["PBX"].owner_node == "N1"
+    assert state.cluster.networks[private].state == "Partitioned"
+    assert {i.state for i in state.cluster.interfaces if i.network == private} == {"Unreachable"}
     assert 1135 not in [e.id for e in events.read(lab)]
     assert rs.ask(port) == "N1"
     with lab.session() as state:
         api.heal(state, "N1")
+    rs.wait_for(
+        lab, lambda s: s.cluster is not None and s.cluster.networks[private].state == "Up", "the network Up"
+    )
 
 
 def test_a_graceful_shutdown_moves_the_role_first_and_the_peer_logs_no_node_loss(

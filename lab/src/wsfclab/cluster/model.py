@@ -41,6 +41,7 @@ class Observation:
     witness_held: bool = False  # the witness vote is in this node's partition
     dead_services: frozenset[str] = frozenset()  # Generic Service resources online here whose process died
     active: bool = True  # the node was part of the cluster (with quorum) at its previous step
+    heard_on: dict[str, frozenset[str]] | None = None  # network -> peers heard on it (None: not observed)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,33 @@ def _regroup(db: ClusterDatabase, obs: Observation, partition: set[str]) -> list
         if owner is not None and owner in partition:
             continue
         effects += _rehome(db, obs, group, up)
+    if obs.heard_on is not None:
+        _network_states(db, obs, partition, obs.heard_on)
     return effects
+
+
+def _network_states(
+    db: ClusterDatabase, obs: Observation, partition: set[str], heard_on: dict[str, frozenset[str]]
+) -> None:
+    """Network and interface states as the leader sees them: a network on which some members cannot
+    hear each other is Partitioned and their interfaces Unreachable; a network everyone hears on is Up."""
+    for network in db.networks.values():
+        if network.role == "None":
+            continue
+        attached = [i for i in db.interfaces if i.network == network.name and i.node in partition]
+        peers = {i.node for i in attached} - {obs.node}
+        heard = set(heard_on.get(network.name, frozenset())) & peers
+        whole = heard == peers
+        wanted_network = "Up" if whole else "Partitioned"
+        if network.state != wanted_network:
+            network.state = wanted_network
+            db.touch()
+        for interface in attached:
+            reachable = whole or (interface.node in heard if interface.node != obs.node else bool(heard))
+            wanted = "Up" if reachable else "Unreachable"
+            if interface.state != wanted:
+                interface.state = wanted
+                db.touch()
 
 
 def _rehome(db: ClusterDatabase, obs: Observation, group: ClusterGroup, up: set[str]) -> list[Effect]:

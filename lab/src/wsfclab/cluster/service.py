@@ -105,6 +105,7 @@ class Heartbeats(threading.Thread):
         self.config = HeartbeatConfig()
         self.sockets: dict[str, socket.socket] = {}  # network -> bound UDP socket
         self.heard: dict[str, float] = {}  # peer -> monotonic time last heard
+        self.heard_on: dict[tuple[str, str], float] = {}  # (peer, network) -> monotonic time last heard
         self.stopping = threading.Event()
         self.grace_until = 0.0  # after a settings change, the old detection interval still applies
         self.old_timeout = 0.0
@@ -202,7 +203,9 @@ class Heartbeats(threading.Thread):
                 continue
             if self.config.is_cut(self.node, network) or self.config.is_cut(peer, network):
                 continue
-            self.heard[peer] = time.monotonic()
+            now = time.monotonic()
+            self.heard[peer] = now
+            self.heard_on[(peer, network)] = now
 
 
 class ClusterService:
@@ -336,10 +339,15 @@ class ClusterService:
             and db.groups[r.owner_group].owner_node == self.node
             and not runtime.service_alive(state, r, self.node)
         )
+        by_network: dict[str, set[str]] = {}
+        for (peer, network), heard_at in dict(self.beats.heard_on).items():
+            if now - heard_at < timeout:
+                by_network.setdefault(network, set()).add(peer)
         return model.Observation(
             node=self.node,
             now=time.time(),
             reachable=reachable,
+            heard_on={network: frozenset(peers) for network, peers in by_network.items()},
             fading=fading,
             joining=joining,
             witness_held=self._witness_held(state, db, reachable),
