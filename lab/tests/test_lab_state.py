@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from wsfclab.disks import add_view
 from wsfclab.errors import LabError
-from wsfclab.lab import Lab
+from wsfclab.lab import STATE_FILE, Lab
 
 
 def test_changes_persist_across_lab_handles(lab: Lab, two_node_world: Path) -> None:
@@ -142,3 +145,30 @@ def test_a_session_can_let_other_processes_change_the_state_meanwhile(lab: Lab) 
 def test_releasing_outside_a_session_is_refused(lab: Lab) -> None:
     with pytest.raises(LabError, match="inside a session"), lab.released():
         pass
+
+
+def test_a_lab_built_while_another_fork_waited_to_open_it_is_not_built_again(
+    tmp_path: Path, two_node_world: Path
+) -> None:
+    """Two ansible forks open a fresh lab at once: the one that waited must not rebuild the lab
+    the other built and has already changed (it lost the node's installed features)."""
+    built = tmp_path / "built"
+    Lab.open(built, two_node_world)
+    with Lab(built).session() as state:
+        state.nodes["PBX-N2"].features["Failover-Clustering"].installed = True
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    with open(fresh / "lock", "a+b") as lock:  # the first fork, building under the lock
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        opening = threading.Thread(target=Lab.open, args=(fresh, two_node_world))
+        opening.start()
+        opening.join(0.5)
+        assert opening.is_alive(), "the second open must wait for the lab's lock"
+        for sub in ("nodes", "disks", "logs"):
+            if (built / sub).exists():
+                shutil.copytree(built / sub, fresh / sub, dirs_exist_ok=True)
+        shutil.copy(built / STATE_FILE, fresh / STATE_FILE)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    opening.join(10)
+    assert not opening.is_alive()
+    assert Lab(fresh).peek().nodes["PBX-N2"].features["Failover-Clustering"].installed

@@ -49,18 +49,20 @@ class Lab:
     @classmethod
     def open(cls, state_dir: Path, world_file: Path | None = None) -> Lab:
         lab = cls(state_dir)
-        state_path = lab.state_dir / STATE_FILE
-        if not state_path.exists():
-            if world_file is None:
-                raise LabError(
-                    f"no lab state in {lab.state_dir}; give a world file (--world FILE) to build the lab"
-                )
-            lab.reset(world_file)
-            return lab
-        if world_file is not None:
+        # Looking for the state and building it happen under one lock: ansible forks open a fresh
+        # lab at the same moment, and the one that waited must find what the other built (and
+        # has since changed), not build it again.
+        with lab._locked():
+            if not (lab.state_dir / STATE_FILE).exists():
+                if world_file is None:
+                    raise LabError(
+                        f"no lab state in {lab.state_dir}; give a world file (--world FILE) to build the lab"
+                    )
+                lab._rebuild(world_file)
+                return lab
+            stored = lab._load() if world_file is not None else None
+        if world_file is not None and stored is not None:
             world = load_world(world_file)
-            with lab._locked():
-                stored = lab._load()
             if stored.world_digest != world.digest:
                 raise LabError(
                     f"the lab in {lab.state_dir} was built from another world ({stored.world_file}, "
@@ -72,21 +74,24 @@ class Lab:
 
     def reset(self, world_file: Path | None = None) -> None:
         """Stop every lab process and rebuild the state and folders from the world file."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
         with self._locked():
-            old = self._load() if (self.state_dir / STATE_FILE).exists() else None
-            if world_file is None:
-                if old is None:
-                    raise LabError(f"no lab state in {self.state_dir}; give a world file to build the lab")
-                world_file = Path(old.world_file)
-            world = load_world(world_file)  # validate before anything is stopped or removed
-            if old is not None:
-                processes.stop_all(old)
-            for sub in ("nodes", "disks", "logs"):
-                shutil.rmtree(self.state_dir / sub, ignore_errors=True)
-            state = initial_state(world, str(Path(os.path.abspath(world_file))))
-            self._create_folders(state)
-            self._save(state)
+            self._rebuild(world_file)
+
+    def _rebuild(self, world_file: Path | None) -> None:
+        """``reset``'s work; the caller holds the lab's lock."""
+        old = self._load() if (self.state_dir / STATE_FILE).exists() else None
+        if world_file is None:
+            if old is None:
+                raise LabError(f"no lab state in {self.state_dir}; give a world file to build the lab")
+            world_file = Path(old.world_file)
+        world = load_world(world_file)  # validate before anything is stopped or removed
+        if old is not None:
+            processes.stop_all(old)
+        for sub in ("nodes", "disks", "logs"):
+            shutil.rmtree(self.state_dir / sub, ignore_errors=True)
+        state = initial_state(world, str(Path(os.path.abspath(world_file))))
+        self._create_folders(state)
+        self._save(state)
 
     def _create_folders(self, state: LabState) -> None:
         for name in state.nodes:
