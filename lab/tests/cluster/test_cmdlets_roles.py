@@ -93,6 +93,10 @@ def test_the_role_has_its_name_address_disk_and_service_with_dependencies(lab: L
     )
     values = {p["Name"]: p["Value"] for p in params["results"][0]["output"]}
     assert (values["ServiceName"], values["UseNetworkName"]) == ("EchoSvc", 1)
+    # The object a parameter belongs to is its ClusterObject property ("Object" is only the
+    # table header), as scripts select it: Get-ClusterParameter | Select-Object ClusterObject, ...
+    owners = {p["ClusterObject"] for p in params["results"][0]["output"]}
+    assert owners == {"Echo Service"}
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ DEFAULT_COLUMNS = {
     INTERFACE: ("Name", "Node", "Network", "State"),
     QUORUM: ("Cluster", "QuorumResource"),
     DISK_INFO: ("Cluster", "Id", "Name", "Number", "Size"),
-    PARAMETER: ("Object", "Name", "Value", "ParameterType"),
+    PARAMETER: ("ClusterObject", "Name", "Value", "ParameterType"),
     DEPENDENCY: ("Resource", "DependencyExpression"),
     OWNERS: ("ClusterObject", "OwnerNodes"),
     CHECKPOINT: ("Resource", "Name"),
@@ -210,7 +210,13 @@ def parameter(owner: str, name: str, value: object, *, read_only: bool = False) 
     kind = "UInt32" if isinstance(value, int) and not isinstance(value, bool) else "String"
     return CimObject(
         PARAMETER,
-        {"Object": owner, "Name": name, "IsReadOnly": read_only, "ParameterType": kind, "Value": value},
+        {
+            "ClusterObject": owner,
+            "Name": name,
+            "IsReadOnly": read_only,
+            "ParameterType": kind,
+            "Value": value,
+        },
         ref=f"{owner}\x00{name}",
     )
 
