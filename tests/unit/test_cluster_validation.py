@@ -9,8 +9,9 @@ from action_harness import make_action
 from ansible_collections.pbxops.wsfc.plugins.action.cluster_validation import ActionModule
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.planning import Observed, PlanError
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.validation_report import (
+    NOT_RUN,
     plan_validation,
-    read_validation,
+    validation_pipeline,
     verdict_of,
 )
 from fake_windows import FakeWindows
@@ -38,26 +39,27 @@ def args(**overrides: Any) -> dict[str, Any]:
     }
 
 
-def observed(warnings: list[str], report: str | None = REPORT) -> Observed:
+def applied(warnings: list[str], report: str | None = REPORT) -> Observed:
     output = [{"FullName": report, "Name": "r.htm"}] if report else []
     return Observed(outputs={"validation": output}, warnings={"validation": warnings})
 
 
 def test_the_call_names_the_nodes_and_categories_and_binds() -> None:
-    pipelines = read_validation(args(ignore=["Storage"], report_name="pbx"))
-    step = pipelines[0].steps[0]
-    assert step.cmdlet == "Test-Cluster" and not pipelines[0].changes
+    pipeline = validation_pipeline(args(ignore=["Storage"], report_name="pbx"))
+    step = pipeline.steps[0]
+    # It writes its report on the host: a change, which check mode leaves out.
+    assert step.cmdlet == "Test-Cluster" and pipeline.changes
     assert dict(step.parameters) == {
         "Node": ("PBX-N1", "PBX-N2"),
         "Include": ("Inventory", "Network", "System Configuration"),
         "Ignore": ("Storage",),
         "ReportName": "pbx",
     }
-    assert_calls_bind(pipelines)
+    assert_calls_bind([pipeline])
 
 
 def test_an_empty_include_runs_every_test() -> None:
-    assert "Include" not in read_validation(args(include=[]))[0].steps[0].parameters
+    assert "Include" not in validation_pipeline(args(include=[])).steps[0].parameters
 
 
 def test_a_clean_validation_passes_with_its_report() -> None:
@@ -102,7 +104,7 @@ def test_an_unknown_result_flag_is_a_failure() -> None:
 def test_the_plan_fails_on_failures_naming_them_and_the_report() -> None:
     failed = "Network - Validate IP Configuration: The test failed."
     with pytest.raises(PlanError) as raised:
-        plan_validation(args(), observed([failed, *SUMMARY]))
+        plan_validation(args(), Observed()).state_after_apply(applied([failed, *SUMMARY]))
     assert raised.value.msg == (
         f"cluster validation failed 1 test(s): {failed}; the report is {REPORT}. Fix what the report "
         "describes and run the validation again"
@@ -110,21 +112,23 @@ def test_the_plan_fails_on_failures_naming_them_and_the_report() -> None:
     assert raised.value.details["state"]["outcome"] == "failed"
 
 
+def test_before_test_cluster_runs_the_state_says_so() -> None:
+    plan = plan_validation(args(), Observed())
+    assert plan.before == plan.after == NOT_RUN
+
+
 def test_unaccepted_warnings_fail_unless_told_otherwise() -> None:
     with pytest.raises(PlanError, match="cluster validation warned in 1 test"):
-        plan_validation(args(), observed([NETWORK_WARNING, *SUMMARY]))
-    plan = plan_validation(args(fail_on_warnings=False), observed([NETWORK_WARNING, *SUMMARY]))
-    assert plan.changes == ()
-    assert plan.warnings == (f"cluster validation: {NETWORK_WARNING}",)
-    assert plan.after["outcome"] == "warnings"
+        plan_validation(args(), Observed()).state_after_apply(applied([NETWORK_WARNING, *SUMMARY]))
+    plan = plan_validation(args(fail_on_warnings=False), Observed())
+    state = plan.state_after_apply(applied([NETWORK_WARNING, *SUMMARY]))
+    assert state["outcome"] == "warnings" and state["warnings"] == [NETWORK_WARNING]
 
 
 def test_accepted_warnings_pass_quietly() -> None:
-    plan = plan_validation(
-        args(accepted_warnings=["Validate Network Communication"]), observed([NETWORK_WARNING, *SUMMARY])
-    )
-    assert plan.warnings == ()
-    assert plan.after["accepted_warnings"] == [NETWORK_WARNING]
+    plan = plan_validation(args(accepted_warnings=["Validate Network Communication"]), Observed())
+    state = plan.state_after_apply(applied([NETWORK_WARNING, *SUMMARY]))
+    assert state["warnings"] == [] and state["accepted_warnings"] == [NETWORK_WARNING]
 
 
 def test_the_action_needs_credentials_that_reach_the_other_nodes() -> None:
@@ -134,6 +138,23 @@ def test_the_action_needs_credentials_that_reach_the_other_nodes() -> None:
     assert refused["msg"].startswith(
         "Test-Cluster over several nodes must reach other nodes or Active Directory"
     )
-    passed = make_action(ActionModule, args(), fake, become=True, check_mode=True).run(task_vars={})
-    assert passed["changed"] is False and passed["round_trips"] == 1
-    assert passed["state"]["report"] == REPORT
+
+
+def test_the_action_validates_in_one_round_trip_and_reports_no_change() -> None:
+    fake = FakeWindows(
+        {"Test-Cluster": lambda _p, _i: [{"FullName": REPORT, "Name": "r.htm"}]},
+        warnings={"Test-Cluster": [NETWORK_WARNING, "\n".join(SUMMARY)]},
+    )
+    result = make_action(ActionModule, args(fail_on_warnings=False), fake, become=True).run(task_vars={})
+    assert result["changed"] is False and result["round_trips"] == 1
+    assert result["state"]["report"] == REPORT
+    assert result["warnings"] == [f"cluster validation: {NETWORK_WARNING}"]
+
+
+def test_in_check_mode_test_cluster_does_not_run_and_says_so() -> None:
+    fake = FakeWindows({"Test-Cluster": lambda _p, _i: []})
+    result = make_action(ActionModule, args(), fake, become=True, check_mode=True).run(task_vars={})
+    assert fake.calls == []
+    assert result["changed"] is False and result["round_trips"] == 0
+    assert result["state"]["outcome"] == "not run"
+    assert result["warnings"][0].startswith("check mode: Test-Cluster did not run")
