@@ -12,8 +12,8 @@ description:
   - Finds the disk by its C(UniqueId) (as C(Get-Disk) reports it), never by its number, which
     changes between restarts and differs between nodes.
   - A disk that is not clustered is added to the cluster (C(Add-ClusterDisk)), into the
-    C(Available Storage) group, and its Physical Disk resource gets the name O(name). A disk that is
-    clustered under another name is renamed.
+    C(Available Storage) group, and its Physical Disk resource gets the name O(name) by assignment.
+    A disk that is clustered under another name is renamed.
   - The disk's resource is recognised by its C(DiskIdGuid) (GPT) or C(DiskSignature) (MBR)
     parameter, as Windows links them.
 version_added: 0.1.0
@@ -26,8 +26,9 @@ options:
   name:
     description:
       - The name of the disk's cluster resource, for example C(PBX-Data) or C(Witness).
+      - When omitted, a new cluster disk keeps the name Windows gives it (C(Cluster Disk 1), ...) and
+        a clustered disk keeps its name; RV(state.name) says which it is.
     type: str
-    required: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
