@@ -393,3 +393,34 @@ def test_storage_pool_made_by_someone_else_between_read_and_apply_converges_on_t
         assert run_action(ActionModule, args, LabExecutor(lab, "SAS-N1"))["changed"] is False
     finally:
         lab.reset()
+
+
+def test_a_prepared_disk_offline_on_another_node_is_brought_online_there_not_formatted(
+    tmp_path: Path,
+) -> None:
+    """No volume of an offline disk shows: the module brings it online before it judges the volume."""
+    from ansible_collections.pbxops.wsfc.plugins.action.disk import ActionModule
+
+    lab = Lab.open(tmp_path / "state", TWO_NODES)
+    try:
+        for node in NODES:
+            connect_iscsi(lab, node, "127.0.3.10")
+        uid = _data_disk(tmp_path / "state")["UniqueId"]
+        assert run_action(ActionModule, _disk_args(uid), LabExecutor(lab, "PBX-N1"))["changed"] is True
+        with lab.session() as state:
+            lab.resolve_path(state, "PBX-N1", "P:\\pbx.db").write_text("registrations")
+        change(lab, "PBX-N1", ("Set-Disk", {"UniqueId": uid, "IsOffline": True}))
+        second_node = LabExecutor(lab, "PBX-N2")
+        on_second = run_action(ActionModule, _disk_args(uid), second_node)
+        assert on_second["changed"] is True and on_second["round_trips"] == 2, on_second
+        assert on_second["state"]["label"] == "PBX-DATA" and on_second["state"]["online"] is True
+        sent = [
+            step["cmdlet"] for call in second_node.calls for pipeline in call for step in pipeline["steps"]
+        ]
+        assert "Format-Volume" not in sent and "New-Partition" not in sent
+        with lab.session() as state:
+            assert lab.resolve_path(state, "PBX-N2", "P:\\pbx.db").read_text() == "registrations"
+        again = run_action(ActionModule, _disk_args(uid), LabExecutor(lab, "PBX-N2"))
+        assert again["changed"] is False and again["round_trips"] == 1
+    finally:
+        lab.reset()
