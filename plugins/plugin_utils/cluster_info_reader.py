@@ -24,6 +24,8 @@ from ansible_collections.pbxops.wsfc.plugins.plugin_utils.wsfc_common import (
 )
 
 CLUSTER = "cluster"
+# The last read: when it fails (an event log the account may not read) everything else was read.
+EVENTS = "events"
 RESOURCE_PROPERTIES = (
     "Name",
     "State",
@@ -111,7 +113,7 @@ def reads(args: Mapping[str, Any]) -> list[Pipeline]:
     if args.get("events"):
         pipelines.append(
             read(
-                "events",
+                EVENTS,
                 Step("Get-CimInstance", {"ClassName": "Win32_NTLogEvent", "Filter": EVENT_FILTER}),
                 Step("Select-Object", {"First": args["events"]}),
                 select=EVENT_PROPERTIES,
@@ -210,7 +212,7 @@ def cluster_document(observed: Observed) -> dict[str, Any]:
         ],
         "resources": resources,
     }
-    if "events" in observed.outputs:
+    if EVENTS in observed.outputs:
         document["events"] = [
             {
                 "time": e.get("TimeGenerated"),
@@ -219,7 +221,7 @@ def cluster_document(observed: Observed) -> dict[str, Any]:
                 "node": e.get("ComputerName"),
                 "message": e.get("Message"),
             }
-            for e in observed["events"]
+            for e in observed[EVENTS]
         ]
     return document
 

@@ -235,6 +235,10 @@ def test_cluster_info(lab: Path) -> None:
         service = next(r for r in state["resources"] if r["name"] == "Lab echo service")
         assert service["parameters"]["ServiceName"] == "LabEcho"
         assert service["dependency_expression"] == "[PBX] and [Cluster Disk 1]"
+    # The lab has no Win32_NTLogEvent: its events cannot be read, and the module says so.
+    with_events = on_n1(document, "With the recent events too")
+    assert with_events["state"]["name"] == "PBXCL"
+    assert "events" in with_events["state"] or "events could not be read" in with_events["warnings"][0]
     assert on_n1(document, "Check mode reads the same")["state"]["name"] == "PBXCL"
     refused = on_n1(document, "A negative number of events is refused")
     assert refused["failed"] is True
