@@ -53,6 +53,7 @@ bench: setup
 	$(BIN)/python pbx/bench/sipbench.py
 	$(BIN)/python pbx/bench/store_bench.py
 	$(BIN)/python lab/bench/bench_pipelines.py
+	$(BIN)/python lab/bench/bench_failover.py
 
 # --- tests and checks --------------------------------------------------------------------
 

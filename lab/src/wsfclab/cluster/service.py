@@ -31,6 +31,7 @@ import select
 import signal
 import socket
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ from wsfclab.lab import Lab
 from wsfclab.state import LabState, to_json
 
 LOCK_RETRY = 0.02  # seconds between attempts to take the lab's lock
+CONFIG_POLL = 0.1  # seconds between looks at the state file for new heartbeat settings
 
 
 @dataclass
@@ -91,6 +93,121 @@ def read_config(lab: Lab, node: str) -> HeartbeatConfig | None:
     return config
 
 
+class Heartbeats(threading.Thread):
+    """Sends and receives the heartbeats on its own thread, so that a step that starts a service (and
+    waits for it) never silences the node, as the cluster network driver runs apart from the
+    resource monitors on Windows."""
+
+    def __init__(self, lab: Lab, node: str) -> None:
+        super().__init__(name="heartbeats", daemon=True)
+        self.lab = lab
+        self.node = node
+        self.config = HeartbeatConfig()
+        self.sockets: dict[str, socket.socket] = {}  # network -> bound UDP socket
+        self.heard: dict[str, float] = {}  # peer -> monotonic time last heard
+        self.heard_on: dict[tuple[str, str], float] = {}  # (peer, network) -> monotonic time last heard
+        self.stopping = threading.Event()
+        self.grace_until = 0.0  # after a settings change, the old detection interval still applies
+        self.old_timeout = 0.0
+        self._mtime = 0
+
+    def timeout(self) -> float:
+        """The detection interval in force: when SameSubnetDelay or Threshold was just lowered, peers
+        still beating at the old pace are not lost before the old interval has passed."""
+        if time.monotonic() < self.grace_until:
+            return max(self.config.timeout, self.old_timeout)
+        return self.config.timeout
+
+    def ports(self) -> dict[str, int]:
+        return {network: sock.getsockname()[1] for network, sock in list(self.sockets.items())}
+
+    def run(self) -> None:
+        next_beat = time.monotonic()
+        while not self.stopping.is_set():
+            now = time.monotonic()
+            if self._settings_changed():
+                next_beat = min(next_beat, now + self.config.delay)
+            if now >= next_beat:
+                self._send()
+                next_beat = now + self.config.delay
+            wait = max(0.0, min(next_beat - time.monotonic(), CONFIG_POLL))
+            sockets = list(self.sockets.values())
+            if not sockets:
+                self.stopping.wait(wait)
+                continue
+            readable, _, _ = select.select(sockets, [], [], wait)
+            for sock in readable:
+                self._receive(sock)
+
+    def _settings_changed(self) -> bool:
+        """Re-read the settings when the state file changed; True when it did."""
+        try:
+            mtime = (self.lab.state_dir / "state.json").stat().st_mtime_ns
+        except OSError:
+            return False
+        if mtime == self._mtime:
+            return False
+        self._mtime = mtime
+        config = read_config(self.lab, self.node)
+        if config is None:
+            return False
+        if self.config.cluster_id and config.timeout < self.config.timeout:
+            self.old_timeout = self.config.timeout
+            self.grace_until = time.monotonic() + self.config.timeout
+        self._apply(config)
+        return True
+
+    def _apply(self, config: HeartbeatConfig) -> None:
+        self.config = config
+        for network, address in config.own.items():
+            if network in self.sockets:
+                continue
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                sock.bind((address, 0))
+            except OSError:
+                sock.close()
+                continue
+            sock.setblocking(False)
+            self.sockets[network] = sock
+        for network in [n for n in self.sockets if n not in config.own]:
+            self.sockets.pop(network).close()
+
+    def _send(self) -> None:
+        for network, sock in list(self.sockets.items()):
+            if self.config.is_cut(self.node, network):
+                continue
+            message = json.dumps({"c": self.config.cluster_id, "n": self.node, "net": network}).encode()
+            for peer, address, port in self.config.peers.get(network, []):
+                if self.config.is_cut(peer, network):
+                    continue
+                with contextlib.suppress(OSError):
+                    sock.sendto(message, (address, port))
+
+    def _receive(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                data = sock.recv(4096)
+            except OSError:
+                return
+            try:
+                beat = json.loads(data)
+            except json.JSONDecodeError:
+                continue
+            network, peer = beat.get("net"), beat.get("n")
+            if (
+                beat.get("c") != self.config.cluster_id
+                or not isinstance(peer, str)
+                or not isinstance(network, str)
+            ):
+                continue
+            if self.config.is_cut(self.node, network) or self.config.is_cut(peer, network):
+                continue
+            now = time.monotonic()
+            self.heard[peer] = now
+            self.heard_on[(peer, network)] = now
+
+
 class ClusterService:
     def __init__(self, lab: Lab, node: str) -> None:
         self.lab = lab
@@ -99,49 +216,46 @@ class ClusterService:
         runtime.LOCAL = runtime.LocalLocks(self.node, self.table)
         self.control = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.control.bind(locks.address(lab.state_dir, self.node))
-        self.sockets: dict[str, socket.socket] = {}  # network -> bound UDP socket
-        self.heard: dict[str, float] = {}  # peer -> monotonic time last heard
+        self.beats = Heartbeats(lab, self.node)
         self.started = time.monotonic()
         self.active = False
         self.stopping = False
         self.want_step = True
         self.watched: dict[int, int] = {}  # pid -> pidfd of a monitored service process
-        self.config = HeartbeatConfig()
-        self.published: dict[str, int] = {}
 
     # -- the loop ------------------------------------------------------------------------
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self._on_term)
+        self.beats.start()
         _notify_ready()
-        next_beat = time.monotonic()
+        next_step = time.monotonic()
         while not self.stopping:
             now = time.monotonic()
-            if now >= next_beat:
-                self._refresh_config()
-                self._send_heartbeats()
+            if now >= next_step:
                 self.want_step = True
-                next_beat = now + self.config.delay
+                next_step = now + self.beats.config.delay
             if self.want_step and self._try_step():
                 self.want_step = False
-            wait = max(0.0, next_beat - time.monotonic())
+            wait = max(0.0, next_step - time.monotonic())
             if self.want_step:
                 wait = min(wait, LOCK_RETRY)
             self._serve(wait)
+        self.beats.stopping.set()
         self.table.release_all()
 
     def _on_term(self, _signum: int, _frame: object) -> None:
         self.stopping = True
 
     def _serve(self, timeout: float) -> None:
-        heartbeats = {sock.fileno(): sock for sock in self.sockets.values()}
         watched = set(self.watched.values())
-        readable, _, _ = select.select([self.control.fileno(), *heartbeats, *watched], [], [], timeout)
+        try:
+            readable, _, _ = select.select([self.control.fileno(), *watched], [], [], timeout)
+        except InterruptedError:
+            return
         for fd in readable:
             if fd == self.control.fileno():
                 self._answer()
-            elif fd in heartbeats:
-                self._receive(heartbeats[fd])
             else:
                 self.want_step = True  # a monitored process exited
                 self._unwatch_fd(fd)
@@ -166,59 +280,6 @@ class ClusterService:
         if sender:
             with contextlib.suppress(OSError):
                 self.control.sendto(json.dumps(reply).encode(), sender)
-
-    # -- heartbeats ----------------------------------------------------------------------
-
-    def _refresh_config(self) -> None:
-        config = read_config(self.lab, self.node)
-        if config is None:
-            return
-        self.config = config
-        for network, address in config.own.items():
-            if network in self.sockets:
-                continue
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                sock.bind((address, 0))
-            except OSError:
-                sock.close()
-                continue
-            sock.setblocking(False)
-            self.sockets[network] = sock
-        for network in [n for n in self.sockets if n not in config.own]:
-            self.sockets.pop(network).close()
-
-    def _send_heartbeats(self) -> None:
-        for network, sock in self.sockets.items():
-            if self.config.is_cut(self.node, network):
-                continue
-            message = json.dumps({"c": self.config.cluster_id, "n": self.node, "net": network}).encode()
-            for peer, address, port in self.config.peers.get(network, []):
-                if self.config.is_cut(peer, network):
-                    continue
-                with contextlib.suppress(OSError):
-                    sock.sendto(message, (address, port))
-
-    def _receive(self, sock: socket.socket) -> None:
-        while True:
-            try:
-                data = sock.recv(4096)
-            except (BlockingIOError, OSError):
-                return
-            try:
-                beat = json.loads(data)
-            except json.JSONDecodeError:
-                continue
-            network, peer = beat.get("net"), beat.get("n")
-            if (
-                beat.get("c") != self.config.cluster_id
-                or not isinstance(peer, str)
-                or not isinstance(network, str)
-            ):
-                continue
-            if self.config.is_cut(self.node, network) or self.config.is_cut(peer, network):
-                continue
-            self.heard[peer] = time.monotonic()
 
     # -- a step --------------------------------------------------------------------------
 
@@ -245,7 +306,7 @@ class ClusterService:
         before = json.dumps(to_json(state), sort_keys=True)
         db = state.cluster
         if db is None or self.node not in db.nodes:
-            self._leave(state)
+            self._leave()
         else:
             self._publish_ports(db)
             self._decide(state, db)
@@ -253,20 +314,21 @@ class ClusterService:
             self.lab._save(state)
 
     def _publish_ports(self, db: ClusterDatabase) -> None:
+        ports = self.beats.ports()
         for interface in db.interfaces:
             if interface.node != self.node:
                 continue
-            sock = self.sockets.get(interface.network)
-            port = sock.getsockname()[1] if sock is not None else 0
+            port = ports.get(interface.network, 0)
             if interface.heartbeat_port != port:
                 interface.heartbeat_port = port
                 db.touch()
 
     def _observe(self, state: LabState, db: ClusterDatabase) -> model.Observation:
         now = time.monotonic()
-        delay, timeout = self.config.delay, self.config.timeout
-        reachable = frozenset(p for p, t in self.heard.items() if now - t < timeout and p in db.nodes)
-        fading = frozenset(p for p in reachable if now - self.heard[p] >= timeout - delay)
+        delay, timeout = self.beats.config.delay, self.beats.timeout()
+        heard = dict(self.beats.heard)
+        reachable = frozenset(p for p, t in heard.items() if now - t < timeout and p in db.nodes)
+        fading = frozenset(p for p in reachable if now - heard[p] >= timeout - delay)
         live_peers = {n for n, v in db.nodes.items() if n != self.node and v.state in model.LIVE_STATES}
         joining = now - self.started < timeout and not live_peers <= reachable
         dead = frozenset(
@@ -277,10 +339,15 @@ class ClusterService:
             and db.groups[r.owner_group].owner_node == self.node
             and not runtime.service_alive(state, r, self.node)
         )
+        by_network: dict[str, set[str]] = {}
+        for (peer, network), heard_at in dict(self.beats.heard_on).items():
+            if now - heard_at < timeout:
+                by_network.setdefault(network, set()).add(peer)
         return model.Observation(
             node=self.node,
             now=time.time(),
             reachable=reachable,
+            heard_on={network: frozenset(peers) for network, peers in by_network.items()},
             fading=fading,
             joining=joining,
             witness_held=self._witness_held(state, db, reachable),
@@ -306,6 +373,7 @@ class ClusterService:
         return self.table.acquire(lock)
 
     def _decide(self, state: LabState, db: ClusterDatabase) -> None:
+        self._forget_stale_online(db)
         observation = self._observe(state, db)
         effects = model.decide(db, observation)
         if effects:
@@ -331,6 +399,14 @@ class ClusterService:
                 group = db.groups.get(name)
                 if group is not None:
                     self._offline_here(state, db, name)
+            case model.TerminateResource(name):
+                res = db.resources.get(name)
+                if res is not None:
+                    for other in [*dependencies.dependents_of(db, name), name]:
+                        runtime.offline_resource(self.lab, state, db.resources[other], self.node)
+                        if db.resources[other].state != "Failed":
+                            db.resources[other].state = "Offline"
+                    runtime.refresh_group_state(db, db.groups[res.owner_group])
             case model.OfflineEverything():
                 for name in list(db.groups):
                     self._offline_here(state, db, name)
@@ -348,7 +424,7 @@ class ClusterService:
         saved = {r.name: r.state for r in db.resources_of(name)}
         for res_name in reversed(dependencies.online_order(db, name)):
             res = db.resources[res_name]
-            runtime.offline_resource(self.lab, state, db, res, self.node)
+            runtime.offline_resource(self.lab, state, res, self.node)
         self.table.release(locks.group_lock(group.id))
         if group.owner_node == self.node:
             for res in db.resources_of(name):
@@ -359,6 +435,18 @@ class ClusterService:
             for res in db.resources_of(name):
                 res.state = saved[res.name]
         db.touch()
+
+    def _forget_stale_online(self, db: ClusterDatabase) -> None:
+        """Resources the database calls online on this node while this process does not hold their
+        group (the whole cluster went down, and this service started again) are offline in truth;
+        the model then brings the groups the cluster keeps online back."""
+        for group in db.groups.values():
+            if group.owner_node != self.node or locks.group_lock(group.id) in self.table.held():
+                continue
+            for res in db.resources_of(group.name):
+                if res.state in ("Online", "OfflinePending"):
+                    res.state = "Offline"
+                    db.touch()
 
     def _drop_strays(self, state: LabState, db: ClusterDatabase) -> None:
         """Reservations of groups this node does not own (an arbitration won for the witness, a
@@ -412,9 +500,8 @@ class ClusterService:
             if watched == fd:
                 os.close(self.watched.pop(pid))
 
-    def _leave(self, state: LabState) -> None:
+    def _leave(self) -> None:
         """No cluster, or this node was evicted: hold nothing."""
-        del state
         self.table.release_all()
         self.active = False
 

@@ -21,7 +21,6 @@ CLUSTER = f"{NS}.Cluster"
 NODE = f"{NS}.ClusterNode"
 GROUP = f"{NS}.ClusterGroup"
 RESOURCE = f"{NS}.ClusterResource"
-RESOURCE_TYPE = f"{NS}.ClusterResourceType"
 NETWORK = f"{NS}.ClusterNetwork"
 INTERFACE = f"{NS}.ClusterNetworkInterface"
 QUORUM = f"{NS}.ClusterQuorumSettings"
@@ -43,7 +42,7 @@ DEFAULT_COLUMNS = {
     INTERFACE: ("Name", "Node", "Network", "State"),
     QUORUM: ("Cluster", "QuorumResource"),
     DISK_INFO: ("Cluster", "Id", "Name", "Number", "Size"),
-    PARAMETER: ("Object", "Name", "Value", "Type"),
+    PARAMETER: ("Object", "Name", "Value", "ParameterType"),
     DEPENDENCY: ("Resource", "DependencyExpression"),
     OWNERS: ("ClusterObject", "OwnerNodes"),
     CHECKPOINT: ("Resource", "Name"),
@@ -206,12 +205,8 @@ def quorum(cdb: db.ClusterDatabase) -> CimObject:
     )
 
 
-def resource_type(name: str) -> CimObject:
-    return CimObject(RESOURCE_TYPE, {"Name": name, "DisplayName": name}, ref=name)
-
-
 def parameter(owner: str, name: str, value: object, *, read_only: bool = False) -> CimObject:
-    """One private property (Get-ClusterParameter); the table's ``Type`` column is ``ParameterType``."""
+    """One private property (Get-ClusterParameter); its table shows ParameterType as "Type"."""
     kind = "UInt32" if isinstance(value, int) and not isinstance(value, bool) else "String"
     return CimObject(
         PARAMETER,
