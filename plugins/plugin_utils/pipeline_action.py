@@ -208,10 +208,17 @@ class PipelineAction(ActionBase):
 
     def _executor_failure(self, error: ExecutorError) -> dict[str, Any]:
         # A failure in the apply round trip may follow pipelines that did change the host.
+        changed = bool(error.result.get("changed", False))
+        msg = str(error)
+        if changed:
+            msg = msg.rstrip(".") + (
+                ". The host is changed up to that step and no further; once the cause is fixed, run the "
+                "task again: it reads the host first and completes what is left"
+            )
         failure: dict[str, Any] = {
             "failed": True,
-            "changed": bool(error.result.get("changed", False)),
-            "msg": str(error),
+            "changed": changed,
+            "msg": msg,
             "round_trips": self._round_trips,
         }
         for key in ("pipeline", "step", "cmdlet", "error_id"):

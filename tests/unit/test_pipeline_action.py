@@ -200,6 +200,10 @@ def test_a_failed_apply_after_an_earlier_change_reports_changed() -> None:
     assert result["failed"] is True
     assert host.features["A"] == "Installed"
     assert result["changed"] is True
+    assert result["msg"].endswith(
+        "The host is changed up to that step and no further; once the cause is fixed, run the task again: "
+        "it reads the host first and completes what is left"
+    )
 
 
 def test_plan_reads_the_warnings_of_a_read_and_the_operator_sees_those_of_the_apply() -> None:
