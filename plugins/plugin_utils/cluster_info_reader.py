@@ -71,7 +71,7 @@ def reads(args: Mapping[str, Any]) -> list[Pipeline]:
         read(
             CLUSTER,
             Step("Get-Cluster", {"Name": args["cluster"]} if args.get("cluster") else {}),
-            select=("Name", "Domain", "Id", *(p for p, _, _ in COMMON_PROPERTIES.values())),
+            select=("Name", "Domain", "Id", *(p for p, _lowest, _highest in COMMON_PROPERTIES.values())),
         ),
         read("nodes", Step("Get-ClusterNode", on), select=NODE_PROPERTIES),
         read("networks", Step("Get-ClusterNetwork", on), select=networks.NETWORK_PROPERTIES),
@@ -165,7 +165,7 @@ def cluster_document(observed: Observed) -> dict[str, Any]:
         "domain": cluster.get("Domain"),
         "id": cluster.get("Id"),
         "common_properties": {
-            option: cluster.get(prop) for option, (prop, _, _) in COMMON_PROPERTIES.items()
+            option: cluster.get(prop) for option, (prop, _lowest, _highest) in COMMON_PROPERTIES.items()
         },
         "nodes": [
             {
