@@ -199,6 +199,13 @@ def test_cluster_group(lab: Path) -> None:
     assert restarted["state"]["owner_node"] == "PBX-N2"
     assert_no_change_in_one_round_trip(on_n1(document, "And the run after it changes nothing"))
 
+    # Start-ClusterGroup -Wait 0 returns the role while it is still coming online.
+    hurried = on_n1(document, "A run that does not wait leaves the role pending and says so")
+    assert hurried["failed"] is True
+    assert "group PBX is Pending, not Online after waiting 0 s. Run the task again" in hurried["msg"]
+    assert hurried["state"]["state"] == "Pending"
+    assert on_n1(document, "The run after it waits until the role is online")["state"]["state"] == "Online"
+
 
 def test_cluster_node(lab: Path) -> None:
     document = play(lab, "cluster_node.yml")
