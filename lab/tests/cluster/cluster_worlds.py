@@ -130,10 +130,16 @@ def clustered(
     """A lab whose nodes N1 and N2 form cluster PBXCL (disks clustered, a disk witness), both Up;
     ``clustering`` are the nodes that get the feature, ``parameters`` go to New-Cluster."""
     lab = world(tmp_path, edit, clustering=clustering)
-    prepare_disks(lab)
-    created = new_cluster(lab, **parameters)
-    assert "failed" not in created, created
-    wait_for(lab, lambda s: s.cluster is not None and all(n.state == "Up" for n in s.cluster.nodes.values()))
+    try:
+        prepare_disks(lab)
+        created = new_cluster(lab, **parameters)
+        assert "failed" not in created, created
+        wait_for(
+            lab, lambda s: s.cluster is not None and all(n.state == "Up" for n in s.cluster.nodes.values())
+        )
+    except BaseException:
+        stop(lab)  # the fixture that asked for it never gets the lab to stop at teardown
+        raise
     return lab
 
 

@@ -80,6 +80,15 @@ def build(tmp_path: Path, nodes: int = 2, *, witness: bool = True) -> tuple[Lab,
     path = tmp_path / "world.yml"
     path.write_text(yaml.safe_dump(world(nodes)), encoding="utf-8")
     lab = Lab.open(tmp_path / "state", path)
+    try:
+        port = _build_cluster(lab, nodes, witness=witness)
+    except BaseException:
+        stop_everything(lab)  # a half-built lab's processes must not outlive the failed fixture
+        raise
+    return lab, port
+
+
+def _build_cluster(lab: Lab, nodes: int, *, witness: bool) -> int:
     names = [f"N{i}" for i in range(1, nodes + 1)]
     for name in names:
         _ok(change(lab, name, ("Install-WindowsFeature", {"Name": "Failover-Clustering"})))
@@ -125,7 +134,7 @@ def build(tmp_path: Path, nodes: int = 2, *, witness: bool = True) -> tuple[Lab,
             )
             api.set_quorum(lab, state, disk_witness=disk.name)
     wait_for(lab, lambda s: all(n.state == "Up" for n in s.cluster.nodes.values()), "every node Up")
-    return lab, port
+    return port
 
 
 def _key(state: LabState, name: str) -> str:

@@ -306,9 +306,14 @@ def test_the_cluster_log_is_written_on_each_node(shared: Lab) -> None:
         "C:\\Windows\\Cluster\\Reports\\Cluster.log",
     ]
     with shared.session() as state:
-        for node in ("N1", "N2"):
-            log = shared.resolve_path(state, node, "C:\\Windows\\Cluster\\Reports\\Cluster.log")
-            assert log.is_file()
+        logs = {
+            node: shared.resolve_path(state, node, "C:\\Windows\\Cluster\\Reports\\Cluster.log")
+            for node in ("N1", "N2")
+        }
+    assert all(log.is_file() for log in logs.values())
+    # N1 brought the core groups online: its log holds those events, with their ids.
+    brought_online = " [EVT] 1201: The Cluster service successfully brought the clustered role"
+    assert brought_online in logs["N1"].read_text()
 
 
 def test_the_cluster_log_of_every_node_is_copied_to_the_local_destination(shared: Lab) -> None:

@@ -33,9 +33,14 @@ def ok(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+DEFAULT_DETECTION = 10.0  # seconds: SameSubnetDelay 1000 ms x SameSubnetThreshold 10, as created
+lowered_at: dict[Path, float] = {}  # state dir -> when its heartbeat settings were lowered
+
+
 def build_role(lab: Lab, *, witness: bool = True) -> int:
     """Fast heartbeats (through the real properties), the witness, the Echo service and its role."""
     ok(run(lab, "N1", assign("Get-Cluster", {}, {"SameSubnetDelay": 250, "SameSubnetThreshold": 3})))
+    lowered_at[lab.state_dir] = time.monotonic()
     if witness:
         ok(change(lab, "N1", ("Set-ClusterQuorum", {"DiskWitness": disk_resource(lab, "witness")})))
     port = register_service(lab, nodes=tuple(sorted(rs.peek(lab).nodes)))
@@ -56,6 +61,12 @@ def build_role(lab: Lab, *, witness: bool = True) -> int:
             )
         )
     return port
+
+
+def fast_detection(lab: Lab) -> None:
+    """Wait until the lowered heartbeat settings alone decide a node's loss: for one detection
+    interval after a change, the old (longer) one still applies."""
+    time.sleep(max(0.0, lowered_at[lab.state_dir] + DEFAULT_DETECTION - time.monotonic()))
 
 
 def role(lab: Lab) -> tuple[str, str]:
@@ -113,6 +124,7 @@ def test_killing_the_service_restarts_it_then_fails_the_role_over_then_leaves_it
 
 def test_crashing_the_owner_moves_the_role_within_detection_plus_start(lab: tuple[Lab, int]) -> None:
     built, port = lab
+    fast_detection(built)
     assert cli.main(["--state-dir", str(built.state_dir), "--json", "node", "crash", "N1"]) == 0
     crashed = time.monotonic()
     rs.wait_for(built, online_on("N2"), "the failover to N2")

@@ -20,20 +20,20 @@ type Values = dict[str, str | int]
 type Hive = dict[str, Values]
 
 
-def _path(lab: Lab, node: str) -> Path:
+def hive_path(lab: Lab, node: str) -> Path:
     return lab.state_dir / "nodes" / node.upper() / "registry" / "HKLM.json"
 
 
 def load(lab: Lab, node: str) -> Hive:
     try:
-        data: Hive = json.loads(_path(lab, node).read_text(encoding="utf-8"))
+        data: Hive = json.loads(hive_path(lab, node).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     return data
 
 
 def _save(lab: Lab, node: str, hive: Hive) -> None:
-    path = _path(lab, node)
+    path = hive_path(lab, node)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(hive, indent=1, sort_keys=True), encoding="utf-8")

@@ -38,14 +38,15 @@ from pathlib import Path
 from typing import Any
 
 from wsfclab import processes, services
-from wsfclab.cluster import dependencies, events, locks, model, runtime
+from wsfclab.cluster import dependencies, events, locks, model, registry, runtime
 from wsfclab.cluster.database import GENERIC_SERVICE, PHYSICAL_DISK, ClusterDatabase
+from wsfclab.cluster.watch import StateWatch
 from wsfclab.errors import LabError
 from wsfclab.lab import Lab
 from wsfclab.state import LabState, to_json
 
 LOCK_RETRY = 0.02  # seconds between attempts to take the lab's lock
-CONFIG_POLL = 0.1  # seconds between looks at the state file for new heartbeat settings
+STOP_POLL = 1.0  # seconds at most before the heartbeat thread sees that it should stop
 
 
 @dataclass
@@ -109,7 +110,6 @@ class Heartbeats(threading.Thread):
         self.stopping = threading.Event()
         self.grace_until = 0.0  # after a settings change, the old detection interval still applies
         self.old_timeout = 0.0
-        self._mtime = 0
 
     def timeout(self) -> float:
         """The detection interval in force: when SameSubnetDelay or Threshold was just lowered, peers
@@ -122,32 +122,28 @@ class Heartbeats(threading.Thread):
         return {network: sock.getsockname()[1] for network, sock in list(self.sockets.items())}
 
     def run(self) -> None:
-        next_beat = time.monotonic()
-        while not self.stopping.is_set():
-            now = time.monotonic()
-            if self._settings_changed():
-                next_beat = min(next_beat, now + self.config.delay)
-            if now >= next_beat:
-                self._send()
-                next_beat = now + self.config.delay
-            wait = max(0.0, min(next_beat - time.monotonic(), CONFIG_POLL))
-            sockets = list(self.sockets.values())
-            if not sockets:
-                self.stopping.wait(wait)
-                continue
-            readable, _, _ = select.select(sockets, [], [], wait)
-            for sock in readable:
-                self._receive(sock)
-
-    def _settings_changed(self) -> bool:
-        """Re-read the settings when the state file changed; True when it did."""
+        watch = StateWatch(self.lab.state_dir)
         try:
-            mtime = (self.lab.state_dir / "state.json").stat().st_mtime_ns
-        except OSError:
-            return False
-        if mtime == self._mtime:
-            return False
-        self._mtime = mtime
+            self._read_settings()
+            next_beat = time.monotonic()
+            while not self.stopping.is_set() and not watch.gone:
+                now = time.monotonic()
+                if now >= next_beat:
+                    self._send()
+                    next_beat = now + self.config.delay
+                wait = max(0.0, min(next_beat - time.monotonic(), STOP_POLL))
+                by_fd = {sock.fileno(): sock for sock in self.sockets.values()}
+                readable, _, _ = select.select([watch.fd, *by_fd], [], [], wait)
+                for fd in readable:
+                    if fd != watch.fd:
+                        self._receive(by_fd[fd])
+                    elif watch.changes() and self._read_settings():
+                        next_beat = min(next_beat, time.monotonic() + self.config.delay)
+        finally:
+            watch.close()
+
+    def _read_settings(self) -> bool:
+        """Re-read the settings from the state file (it was replaced); True when they could be."""
         config = read_config(self.lab, self.node)
         if config is None:
             return False
@@ -222,6 +218,9 @@ class ClusterService:
         self.stopping = False
         self.want_step = True
         self.watched: dict[int, int] = {}  # pid -> pidfd of a monitored service process
+        self.snapshot: Snapshot | None = None
+        self.loads = 0  # how many times the state was read from the file
+        self.checkpointed: tuple[object, int] | None = None  # (registry file, loads) at the last copy
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -286,7 +285,12 @@ class ClusterService:
     def _try_step(self) -> bool:
         """Take the lab's lock without waiting; run one step under it. False when it is busy."""
         path = self.lab.state_dir / "lock"
-        with open(path, "a+b") as handle:
+        try:
+            handle = open(path, "a+b")  # noqa: SIM115 - closed below, whatever happens
+        except FileNotFoundError:
+            self._lab_gone()
+            return True
+        with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -298,20 +302,54 @@ class ClusterService:
         return True
 
     def _step(self) -> None:
+        """One round of observe, decide, act. The state is read again only when another process
+        saved it, and written only when this round changed it: a quiet cluster costs a stat, a look
+        at its processes and a ruling of the model per heartbeat."""
+        state = self._current_state()
+        if state is None:
+            return
+        try:
+            running = _running_processes(state)
+            processes.refresh(state)
+            changed = _running_processes(state) != running
+            db = state.cluster
+            generation = db.generation if db is not None else 0
+            if db is None or self.node not in db.nodes:
+                self._leave()
+            else:
+                self._publish_ports(db)
+                changed = self._decide(state, db) or changed or db.generation != generation
+            if changed:
+                self._save_if_changed(state)
+        except BaseException:
+            self.snapshot = None  # half carried out: read the file again next round
+            raise
+
+    def _current_state(self) -> LabState | None:
+        """The lab's state under the lock: this process's copy while the file is the one it last read
+        or wrote, else the file's."""
+        try:
+            key = _file_key(self.lab.state_dir / "state.json")
+        except FileNotFoundError:
+            self._lab_gone()
+            return None
+        if self.snapshot is not None and self.snapshot.key == key:
+            return self.snapshot.state
         try:
             state = self.lab._load()
         except LabError:
+            self.snapshot = None
+            return None
+        self.snapshot = Snapshot(key, state, _canonical(state))
+        self.loads += 1
+        return state
+
+    def _save_if_changed(self, state: LabState) -> None:
+        text = _canonical(state)
+        if self.snapshot is not None and text == self.snapshot.text:
             return
-        processes.refresh(state)
-        before = json.dumps(to_json(state), sort_keys=True)
-        db = state.cluster
-        if db is None or self.node not in db.nodes:
-            self._leave()
-        else:
-            self._publish_ports(db)
-            self._decide(state, db)
-        if json.dumps(to_json(state), sort_keys=True) != before:
-            self.lab._save(state)
+        self.lab._save(state)
+        self.snapshot = Snapshot(_file_key(self.lab.state_dir / "state.json"), state, text)
 
     def _publish_ports(self, db: ClusterDatabase) -> None:
         ports = self.beats.ports()
@@ -372,7 +410,9 @@ class ClusterService:
             return True
         return self.table.acquire(lock)
 
-    def _decide(self, state: LabState, db: ClusterDatabase) -> None:
+    def _decide(self, state: LabState, db: ClusterDatabase) -> bool:
+        """Rule and carry the effects out; True when there were any (they may have changed the
+        state without touching the database: services started or stopped)."""
         self._forget_stale_online(db)
         observation = self._observe(state, db)
         effects = model.decide(db, observation)
@@ -384,6 +424,7 @@ class ClusterService:
             self._drop_strays(state, db)
             self._save_checkpoints(db)
         self._watch(state, db)
+        return bool(effects)
 
     def _carry_out(self, state: LabState, db: ClusterDatabase, effect: model.Effect) -> None:
         match effect:
@@ -468,6 +509,15 @@ class ClusterService:
                 self.table.release(lock)
 
     def _save_checkpoints(self, db: ClusterDatabase) -> None:
+        """Copy the checkpointed keys of the roles online here into the database, when this node's
+        registry changed or the database was read again since the last copy."""
+        try:
+            hive: tuple[int, int, int, int] | None = _file_key(registry.hive_path(self.lab, self.node))
+        except FileNotFoundError:
+            hive = None
+        mark = (hive, self.loads)
+        if mark == self.checkpointed:
+            return
         for res in db.resources.values():
             group = db.groups.get(res.owner_group)
             mine = group is not None and group.owner_node == self.node
@@ -478,6 +528,7 @@ class ClusterService:
                 and runtime.save_checkpoints(self.lab, res, self.node)
             ):
                 db.touch()
+        self.checkpointed = mark
 
     def _watch(self, state: LabState, db: ClusterDatabase) -> None:
         """Follow the processes of the Generic Services online here, so that their exit wakes us."""
@@ -500,10 +551,44 @@ class ClusterService:
             if watched == fd:
                 os.close(self.watched.pop(pid))
 
+    def _lab_gone(self) -> None:
+        """The state folder was removed: there is no lab left to serve, and nobody who could stop
+        this node's processes. Stop the services followed here and end."""
+        _trace("the lab's state is gone: stopping")
+        for pid in self.watched:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)  # the launcher made each service a group leader
+        self.snapshot = None
+        self.stopping = True
+
     def _leave(self) -> None:
         """No cluster, or this node was evicted: hold nothing."""
         self.table.release_all()
         self.active = False
+
+
+@dataclass
+class Snapshot:
+    """The state as this process last read or wrote it: the file's identity then, the object, and
+    its canonical text (to tell whether a round changed it)."""
+
+    key: tuple[int, int, int, int]
+    state: LabState
+    text: str
+
+
+def _file_key(path: Path) -> tuple[int, int, int, int]:
+    """What changes whenever the file is replaced or written (it is replaced atomically on save)."""
+    info = path.stat()
+    return (info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)
+
+
+def _canonical(state: LabState) -> str:
+    return json.dumps(to_json(state), sort_keys=True)
+
+
+def _running_processes(state: LabState) -> list[int | None]:
+    return [service.pid for node in state.nodes.values() for service in node.services.values()]
 
 
 def _trace(text: str) -> None:
