@@ -41,4 +41,31 @@ state:
     - In check mode, the state the task would leave.
   returned: success
   type: dict
+pipeline:
+  description: The name of the pipeline that failed.
+  returned: failure in a step
+  type: str
+  sample: read
+step:
+  description: The number of the step (from 1) that failed in that pipeline.
+  returned: failure in a step
+  type: int
+  sample: 1
+cmdlet:
+  description: The cmdlet of the step that failed.
+  returned: failure in a step
+  type: str
+  sample: Get-ClusterNode
+error_id:
+  description: The Windows error's C(FullyQualifiedErrorId), to match in C(failed_when) or search for.
+  returned: failure in a step
+  type: str
+  sample: CmdletizationQuery_NotFound_Number,Get-Disk
+error_category:
+  description:
+    - The category of that error (C($_.CategoryInfo.Category)), such as C(ObjectNotFound),
+      C(PermissionDenied) or C(InvalidArgument), to tell a missing object from a refusal.
+  returned: failure in a step
+  type: str
+  sample: ObjectNotFound
 """

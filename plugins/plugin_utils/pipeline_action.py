@@ -221,7 +221,7 @@ class PipelineAction(ActionBase):
             "msg": msg,
             "round_trips": self._round_trips,
         }
-        for key in ("pipeline", "step", "cmdlet", "error_id"):
+        for key in ("pipeline", "step", "cmdlet", "error_id", "error_category"):
             if key in error.result:
                 failure[key] = error.result[key]
         return failure

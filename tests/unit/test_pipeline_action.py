@@ -17,6 +17,7 @@ from ansible_collections.pbxops.wsfc.plugins.plugin_utils.pipeline_action import
 )
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.planning import PlanError
 from fake_windows import CmdletFailure, FakeWindows
+from wsfclab.errors import ErrorCategory
 from wsfclab.manifest import CmdletCallError
 
 
@@ -69,6 +70,7 @@ class Host:
                 raise CmdletFailure(
                     "ArgumentException: The role, role service, or feature name is not valid: 'Bad-Feature'.",
                     "NameDoesNotExist,Microsoft.Windows.ServerManager.Commands.AddWindowsFeatureCommand",
+                    ErrorCategory.InvalidArgument,
                 )
             for n in params["Name"]:
                 self.features[n] = "Installed"
@@ -137,6 +139,7 @@ def test_executor_error_becomes_a_clean_failure_with_the_cmdlet_message() -> Non
     assert "feature name is not valid: 'Bad-Feature'" in result["msg"]
     assert result["cmdlet"] == "Install-WindowsFeature"
     assert result["error_id"].startswith("NameDoesNotExist")
+    assert result["error_category"] == "InvalidArgument"
     assert result["round_trips"] == 2
     assert "changed" not in result or result["changed"] is False
 
