@@ -154,7 +154,7 @@ def test_without_a_name_the_disk_keeps_the_one_windows_gives_it() -> None:
     clustered = observed(
         [{**disk(3, UID, GUID), "IsClustered": True}],
         [resource("Cluster Disk 1")],
-        [{"Object": "Cluster Disk 1", "Name": "DiskIdGuid", "Value": GUID}],
+        [{"ClusterObject": "Cluster Disk 1", "Name": "DiskIdGuid", "Value": GUID}],
     )
     unnamed = planner.plan(args(name=None), clustered)
     assert unnamed.changes == ()
