@@ -37,6 +37,8 @@ class FakeWindows:
     # cmdlet -> what it writes to the warning stream each time it runs
     warnings: dict[str, list[str]] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list)
+    # per call, whether the executor was told to run with no_log (set by the action harness)
+    no_log_flags: list[bool] = field(default_factory=list)
 
     def execute_module(
         self, module_name: str, module_args: dict[str, Any], check_mode: bool
