@@ -28,7 +28,7 @@ from pbxd.registrar import Registrar
 from pbxd.sip import digest
 from pbxd.sip.message import Request, Response, make_response, new_tag, parse_via
 from pbxd.sip.transaction import State
-from pbxd.sip.uri import SipUri, UriError, parse_name_addr, parse_uri
+from pbxd.sip.uri import SipUri, UriError, parse_name_addr, parse_port, parse_uri
 from pbxd.store.base import Binding
 from pbxd.transport import Peer
 from pbxd.trunks import Trunks, TrunkState
@@ -116,6 +116,13 @@ class Proxy:
     # --- entry points (called by the router) ---------------------------------------------------
     def on_request(self, incoming: Incoming) -> None:
         request = incoming.request
+        try:
+            parse_uri(request.uri)
+        except UriError as error:
+            self.endpoint.respond(
+                incoming, make_response(request, 400, f"Bad Request (Request-URI: {error})")
+            )
+            return
         rejection = self._check_forwardable(request)
         if rejection is not None:
             self.endpoint.respond(incoming, rejection)
@@ -191,12 +198,12 @@ class Proxy:
         next_via = parse_via(vias[1])
         host = next_via.params.get("received") or next_via.host
         rport = next_via.params.get("rport")
-        port = int(rport) if rport and rport.isdigit() else (next_via.port or 5060)
+        port = (parse_port(rport) if rport else None) or next_via.port or 5060
         self.endpoint.send_stateless(forwarded, Peer(next_via.transport.lower(), host, port))
 
     # --- checks shared by every forwarded request ------------------------------------------------
     def _check_forwardable(self, request: Request) -> Response | None:
-        max_forwards = int((request.get("max-forwards") or "70").strip())
+        max_forwards = _max_forwards(request)
         if max_forwards <= 0:
             return make_response(request, 483, to_tag=new_tag())
         if self.local.in_via(request):
@@ -220,7 +227,7 @@ class Proxy:
 
     @staticmethod
     def _decrement_max_forwards(request: Request) -> None:
-        request.set("max-forwards", str(int((request.get("max-forwards") or "70").strip()) - 1))
+        request.set("max-forwards", str(_max_forwards(request) - 1))
 
     # --- in-dialog requests (BYE, re-INVITE, ...) ------------------------------------------------
     def _in_dialog_destination(self, request: Request) -> Peer | None:
@@ -611,6 +618,12 @@ def _answerable(challenge: str) -> bool:
         and "realm" in params
         and "nonce" in params
     )
+
+
+def _max_forwards(request: Request) -> int:
+    """Max-Forwards (70 when absent, RFC 3261 §16.6 step 3); the parser has checked its digits."""
+    value = request.get("max-forwards")
+    return 70 if value is None else int(value.strip())
 
 
 def _user_of(value: str | None) -> str:
