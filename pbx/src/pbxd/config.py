@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pbxd.sip.digest import SUPPORTED_ALGORITHMS
+from pbxd.store import DEFAULT_SYNCHRONOUS, SYNCHRONOUS_MODES
 from pbxd.store.url import DatabaseUrlError, SqliteUrl, is_windows_absolute, parse_database_url, redact_url
 
 Transport = Literal["udp", "tcp"]
@@ -81,9 +82,13 @@ class DialRule:
 @dataclass(frozen=True, slots=True)
 class DatabaseSettings:
     """``url`` is "sqlite:///<path>" (a file path, may be a Windows path on the cluster disk)
-    or "postgresql://user@host:port/db"."""
+    or "postgresql://user@host:port/db". ``synchronous`` is SQLite's PRAGMA synchronous:
+    FULL (the default) syncs every commit, so a registration answered 200 survives a power
+    loss; NORMAL may lose the last commits then (never the file's integrity); EXTRA also syncs
+    the folder."""
 
     url: str
+    synchronous: str = "FULL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,10 +358,14 @@ class _Reader:
         return tuple(value)
 
     def database(self, value: object, base_dir: Path) -> DatabaseSettings | None:
-        table = self.table("database", value, ("url",))
+        table = self.table("database", value, ("url", "synchronous"))
         if table is None:
             return None
         url = self.required_string("database", table, "url")
+        synchronous = table.get("synchronous", DEFAULT_SYNCHRONOUS)
+        if not isinstance(synchronous, str) or synchronous.upper() not in SYNCHRONOUS_MODES:
+            self.problem("database.synchronous", synchronous, f"one of {', '.join(SYNCHRONOUS_MODES)}")
+            return None
         if url is None:
             return None
         try:
@@ -368,7 +377,13 @@ class _Reader:
             return None
         if isinstance(target, SqliteUrl):
             url = "sqlite:///" + resolve_path(target.path, base_dir)
-        return DatabaseSettings(url)
+        elif "synchronous" in table:
+            self.problems.append(
+                "database.synchronous: applies to SQLite only; a PostgreSQL server's durability is its "
+                "own setting (synchronous_commit)"
+            )
+            return None
+        return DatabaseSettings(url, synchronous.upper())
 
     def log(self, value: object, base_dir: Path) -> LogSettings | None:
         table = self.table("log", value, ("level", "file"))

@@ -278,3 +278,18 @@ numbers = ["2"]
     assert 'sip.domain: "pbx.test\\n" is not an IP address or a host name' in found, found
     assert any(p.startswith("trunks[0].name: ") for p in found), found
     assert 'trunks[0].host: "peer.test\\n" is not an IP address or a host name' in found, found
+
+
+def test_sqlite_durability_defaults_to_full_and_can_be_chosen(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, MINIMAL)).database.synchronous == "FULL"
+    chosen = load_config(write(tmp_path, MINIMAL + 'synchronous = "normal"\n'))
+    assert chosen.database.synchronous == "NORMAL"
+
+
+def test_sqlite_durability_must_be_a_known_mode_and_sqlite_only(tmp_path: Path) -> None:
+    assert problems(tmp_path, MINIMAL + 'synchronous = "OFF"\n') == [
+        'database.synchronous: "OFF" is not one of NORMAL, FULL, EXTRA'
+    ]
+    postgres = MINIMAL.replace("sqlite:///pbx.db", "postgresql://pbx@127.0.0.1:5432/pbx")
+    [message] = problems(tmp_path, postgres + 'synchronous = "FULL"\n')
+    assert message.startswith("database.synchronous: applies to SQLite only")

@@ -64,7 +64,7 @@ def test_database_is_in_wal_mode_and_checkpointed_on_close(tmp_path: Path) -> No
     path = tmp_path / "pbx.db"
     database = open_database(f"sqlite:///{path}", migrate=True)
     assert database._fetch("PRAGMA journal_mode")[0][0] == "wal"
-    assert database._fetch("PRAGMA synchronous")[0][0] == 1  # NORMAL
+    assert database._fetch("PRAGMA synchronous")[0][0] == 2  # FULL, the safe default
     database.close()
     # After the checkpoint the main file holds everything: the WAL is empty or gone.
     wal = Path(f"{path}-wal")
@@ -130,3 +130,12 @@ def test_opening_an_up_to_date_database_takes_no_write_lock(tmp_path: Path) -> N
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+@pytest.mark.parametrize(("mode", "value"), [("NORMAL", 1), ("FULL", 2), ("EXTRA", 3)])
+def test_synchronous_is_the_configured_mode(tmp_path: Path, mode: str, value: int) -> None:
+    database = open_database(f"sqlite:///{tmp_path / 'pbx.db'}", migrate=True, synchronous=mode)
+    try:
+        assert database._fetch("PRAGMA synchronous")[0][0] == value
+    finally:
+        database.close()

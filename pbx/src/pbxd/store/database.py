@@ -106,6 +106,10 @@ class Database:
         self._fetch("SELECT 1")
 
     # -- schema -----------------------------------------------------------------------------
+    def check_presence(self) -> None:
+        """Raise if the database is plainly gone, without using the connection (so that it
+        can run while the connection is busy). Nothing to check for a database server."""
+
 
     def schema_version(self) -> int:
         if not self._fetch(self.dialect.table_exists, ("schema_version",)):
