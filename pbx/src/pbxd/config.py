@@ -52,8 +52,9 @@ class SipSettings:
 @dataclass(frozen=True, slots=True)
 class Trunk:
     """A peer PBX. Calls to numbers matching ``numbers`` cross to it; calls from
-    ``trusted_sources`` (IP addresses) are accepted without digest unless ``username`` is set,
-    in which case the peer must authenticate as that user."""
+    ``trusted_sources`` (IP addresses) must authenticate with digest as ``username``, or, only
+    with ``trust_source_address`` (an explicit opt-in: anyone able to send from those addresses
+    can then call), are accepted by their source address alone."""
 
     name: str
     host: str
@@ -64,6 +65,7 @@ class Trunk:
     username: str | None = None
     password: str | None = None
     keepalive_interval: int = 30
+    trust_source_address: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +431,7 @@ class _Reader:
             "username",
             "password",
             "keepalive_interval",
+            "trust_source_address",
         )
         table = self.table(where, value, keys)
         if table is None:
@@ -467,6 +470,18 @@ class _Reader:
             self.problems.append(f"{where}: username and password go together; give both or neither")
             return None
         keepalive = self.integer(f"{where}.keepalive_interval", table.get("keepalive_interval", 30), 0, 3600)
+        trust = table.get("trust_source_address", False)
+        if not isinstance(trust, bool):
+            self.problem(f"{where}.trust_source_address", trust, "true or false")
+            return None
+        if sources and "username" not in table and not trust:
+            self.problems.append(
+                f"{where}: trusted_sources without username and password would accept calls from "
+                "those addresses unauthenticated (toll fraud for anyone who can send from them); "
+                "set username and password for digest, or trust_source_address = true to accept "
+                "that on purpose"
+            )
+            return None
         if None in (name, host, port, transport, numbers, sources, keepalive) or (
             "username" in table and (username is None or password is None)
         ):
@@ -484,6 +499,7 @@ class _Reader:
             username=username,
             password=password,
             keepalive_interval=keepalive,
+            trust_source_address=trust,
         )
 
     def dialplan(self, value: object, trunk_names: set[str]) -> tuple[DialRule, ...] | None:

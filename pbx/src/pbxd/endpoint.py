@@ -274,6 +274,15 @@ class Endpoint:
     def respond(self, incoming: Incoming, response: Response) -> None:
         self._run_server(incoming, incoming.tx.respond(response, self.now()))
 
+    def respond_statelessly(self, incoming: Incoming, response: Response | None) -> None:
+        """Send ``response`` (None: nothing) and forget the transaction at once: for challenges
+        and refusals of unauthenticated requests, which would otherwise be repeated until Timer H
+        (a reflection amplifier) and held for 32 s. A retransmission is answered afresh."""
+        if response is not None:
+            self.transports.send(response, self._response_destination(incoming))
+        incoming.tx.abandon()
+        self._after(incoming)
+
     def send_request(
         self,
         request: Request,

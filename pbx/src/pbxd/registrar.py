@@ -96,16 +96,21 @@ class Registrar:
                 if self._by_address.get(address) is binding:
                     del self._by_address[address]
 
-    async def handle(self, request: Request, source: Peer) -> Response:
-        outcome = await self.auth.authenticate(request, source.host, proxy=False)
-        if outcome.reject is not None:
-            return outcome.reject
+    async def handle(self, request: Request, source: Peer) -> tuple[Response | None, bool]:
+        """The answer to a REGISTER, and whether it is to be sent statelessly (the request did
+        not authenticate); None: no answer (the source is over its cap)."""
+        outcome = await self.auth.authenticate(request, (source.host, source.port), proxy=False)
+        if outcome.username is None:
+            return outcome.reject, True
+        return await self._handle_authenticated(request, outcome.username, source), False
+
+    async def _handle_authenticated(self, request: Request, username: str, source: Peer) -> Response:
         try:
             to_uri = parse_name_addr(request.get("to") or "").uri
         except UriError as error:
             return make_response(request, 400, f"Bad Request (To: {error})")
         aor = to_uri.user or ""
-        if aor != outcome.username:
+        if aor != username:
             return make_response(request, 403, "Forbidden (may only register its own extension)")
         return await self._update(request, aor, source)
 

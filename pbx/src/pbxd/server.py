@@ -21,6 +21,7 @@ from pbxd.overload import Backlog, LoadGauge
 from pbxd.proxy import Proxy
 from pbxd.registrar import Registrar
 from pbxd.router import Router
+from pbxd.routesign import SECRET_NAME
 from pbxd.store.base import Store
 from pbxd.throttle import FailureThrottle
 from pbxd.transport import Transports
@@ -78,6 +79,9 @@ class PbxServer:
     async def start(self) -> None:
         """Reload registrations, bind every listen address, start timers and trunk probes."""
         await self.registrar.load()
+        # Shared by every node through the database: calls record-routed by one node are
+        # relayed by the node that takes over after a failover.
+        self.proxy.use_route_key(await self.store.shared_secret(SECRET_NAME))
         try:
             await self.transports.start()
         except OSError:

@@ -59,7 +59,16 @@ def test_the_documented_example_is_valid_and_complete() -> None:
     assert config.database == DatabaseSettings("sqlite:///D:/PBX/data/pbx.db")
     assert config.log == LogSettings("INFO", Path("D:/PBX/logs/pbxd.log"))
     assert config.trunks == (
-        Trunk("site-b", "127.0.0.3", 5060, "udp", (r"2\d\d",), ("127.0.0.3",), keepalive_interval=30),
+        Trunk(
+            "site-b",
+            "127.0.0.3",
+            5060,
+            "udp",
+            (r"2\d\d",),
+            ("127.0.0.3",),
+            keepalive_interval=30,
+            trust_source_address=True,
+        ),
     )
     assert config.dialplan[2] == DialRule(r"92\d\d", "trunk:site-b", strip=1)
     assert [rule.action for rule in config.dialplan] == [
@@ -210,6 +219,32 @@ numbers = ["4"]
     assert 'trunks[0].trusted_sources[0]: "somewhere" is not an IP address' in found
     assert "trunks[0]: username and password go together; give both or neither" in found
     assert 'trunks: the name "b" is used more than once; names must be unique' in found
+
+
+_TRUSTED_TRUNK = """
+[[trunks]]
+name = "b"
+host = "127.0.0.3"
+port = 5060
+numbers = ["2"]
+trusted_sources = ["127.0.0.3"]
+"""
+
+
+def test_a_trunk_trusted_by_address_alone_needs_the_explicit_opt_in(tmp_path: Path) -> None:
+    found = problems(tmp_path, MINIMAL + _TRUSTED_TRUNK)
+    assert found == [
+        "trunks[0]: trusted_sources without username and password would accept calls from those "
+        "addresses unauthenticated (toll fraud for anyone who can send from them); set username and "
+        "password for digest, or trust_source_address = true to accept that on purpose"
+    ]
+    assert problems(tmp_path, MINIMAL + _TRUSTED_TRUNK + 'trust_source_address = "yes"\n') == [
+        'trunks[0].trust_source_address: "yes" is not true or false'
+    ]
+    config = load_config(write(tmp_path, MINIMAL + _TRUSTED_TRUNK + "trust_source_address = true\n"))
+    assert config.trunks[0].trust_source_address
+    with_digest = MINIMAL + _TRUSTED_TRUNK + 'username = "a"\npassword = "pw"\n'
+    assert not load_config(write(tmp_path, with_digest)).trunks[0].trust_source_address
 
 
 def test_secrets_are_never_repeated_in_errors(tmp_path: Path) -> None:

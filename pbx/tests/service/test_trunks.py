@@ -8,11 +8,12 @@ from collections.abc import Awaitable
 
 from pbxd.config import DialRule, Trunk
 from pbxd.memstore import MemoryStore
+from pbxd.proxy import loop_hash_of
 from pbxd.sip import digest
 from pbxd.sip.message import Request, make_response, parse_message
 from pbxd.store.base import Extension
 
-from .harness import REALM, free_port, make_config, running, store_with
+from .harness import REALM, free_port, make_config, running, store_with, unsigned
 from .phone import Phone
 
 A, B = "127.0.0.2", "127.0.0.3"
@@ -37,6 +38,7 @@ def trunk_to(host: str, port: int, numbers: str, *, username: str | None = None,
         username=username,
         password="trunk-secret" if username else None,
         keepalive_interval=interval,
+        trust_source_address=username is None,
     )
 
 
@@ -57,7 +59,7 @@ def test_a_phone_on_one_pbx_calls_a_phone_on_the_other_across_the_trunk() -> Non
             bob = await registered("2001", PHONES_B, (B, port_b))
             call = await alice.call("2001")
             assert call.statuses[-1] == 200
-            assert call.route_set == [f"<sip:{A}:{port_a};lr>", f"<sip:{B}:{port_b};lr>"]
+            assert unsigned(call.route_set) == [f"<sip:{A}:{port_a};lr>", f"<sip:{B}:{port_b};lr>"]
             invite = await bob.next_request("INVITE")
             assert int(invite.get("max-forwards") or 0) == 68
             await bob.next_request("ACK")
@@ -137,14 +139,23 @@ def test_a_call_from_a_trunk_never_goes_back_out_over_a_trunk() -> None:
     run(scenario())
 
 
-def test_a_request_that_carries_our_own_via_is_a_loop() -> None:
+def test_a_request_that_comes_back_unchanged_is_a_loop_and_a_changed_one_a_spiral() -> None:
+    """RFC 3261 §16.3 item 4: our Via alone does not make a loop; the request must also hash
+    as it did when we forwarded it (the hash leads the branch of our Via, §16.6 item 8)."""
+
     async def scenario() -> None:
         port = free_port(A)
         async with running(make_config(A, port), store_with("1001")):
             alice = await registered("1001", PHONES_A, (A, port))
-            invite = alice.new_request("INVITE", f"sip:1001@{A}:{port}")
-            invite.headers.insert(1, ("via", f"SIP/2.0/UDP {A}:{port};branch=z9hG4bKlooped"))
-            assert (await alice.transact(invite))[-1].status == 482
+            looped = alice.new_request("INVITE", f"sip:1001@{A}:{port}")
+            ours = f"SIP/2.0/UDP {A}:{port};branch=z9hG4bK{loop_hash_of(looped)}.x1;rport"
+            looped.headers.insert(1, ("via", ours))
+            assert (await alice.transact(looped))[-1].status == 482
+            # The same Via on a request retargeted since (another number): a spiral, served.
+            spiral = alice.new_request("INVITE", f"sip:1002@{A}:{port}", call_id=looped.call_id)
+            spiral.set("from", looped.get("from") or "")
+            spiral.headers.insert(1, ("via", ours))
+            assert (await alice.transact(spiral))[-1].status == 407
             exhausted: Request = alice.new_request("INVITE", f"sip:1001@{A}:{port}")
             exhausted.set("max-forwards", "0")
             assert (await alice.transact(exhausted))[-1].status == 483

@@ -10,8 +10,9 @@ All SQL is written with ``?`` placeholders and parameters, never with values spl
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -49,6 +50,9 @@ class Dialect:
     time_to_db: Callable[[datetime], object]
     time_from_db: Callable[[Any], datetime]
 
+    # Whether several of the running PBX's statements may share one transaction (see
+    # ``Database.run_batch``). SQLite: a statement that fails leaves the transaction open.
+    group_commit: bool = False
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
 
@@ -105,12 +109,38 @@ class Database:
         """Raise if the database no longer answers."""
         self._fetch("SELECT 1")
 
-    # -- schema -----------------------------------------------------------------------------
+    def run_batch(self, calls: Sequence[Callable[[], object]]) -> list[tuple[object, BaseException | None]]:
+        """Run single-statement operations in one transaction (group commit: one commit, so
+        one sync to disk, for all of them) and return each one's result or error. If the
+        commit fails, every operation failed: none is reported done before it is durable."""
+        if len(calls) == 1 or not self.dialect.group_commit:
+            return [self._outcome(call) for call in calls]
+        try:
+            self._conn.execute(self.dialect.begin_write)
+        except Exception as exc:
+            return [(None, exc)] * len(calls)
+        outcomes = [self._outcome(call) for call in calls]
+        try:
+            self._conn.execute("COMMIT")
+        except Exception as exc:
+            with suppress(Exception):  # the transaction may already be gone with the error
+                self._conn.execute("ROLLBACK")
+            return [(None, exc)] * len(calls)
+        return outcomes
+
+    @staticmethod
+    def _outcome(call: Callable[[], object]) -> tuple[object, BaseException | None]:
+        try:
+            return call(), None
+        except Exception as exc:
+            return None, exc
+
     def check_presence(self) -> None:
         """Raise if the database is plainly gone, without using the connection (so that it
         can run while the connection is busy). Nothing to check for a database server."""
 
 
+    # -- schema -----------------------------------------------------------------------------
     def schema_version(self) -> int:
         if not self._fetch(self.dialect.table_exists, ("schema_version",)):
             return 0
@@ -255,20 +285,34 @@ class Database:
     def delete_bindings(self, aor: str) -> None:
         self._execute("DELETE FROM bindings WHERE aor = ?", (aor,))
 
+    # -- shared secrets ---------------------------------------------------------------------
+
+    def shared_secret(self, name: str) -> bytes:
+        """The secret ``name`` shared by every PBX on this database; the first to ask makes it
+        (two nodes asking at once: the insert of one is a no-op, both read the same value)."""
+        self._execute(
+            "INSERT INTO shared_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            (name, secrets.token_hex(32)),
+        )
+        rows = self._fetch("SELECT value FROM shared_secrets WHERE name = ?", (name,))
+        return bytes.fromhex(rows[0][0])
+
     # -- call records -----------------------------------------------------------------------
 
     def _time_or_none(self, moment: datetime | None) -> object:
         return None if moment is None else self.dialect.time_to_db(as_utc(moment))
 
     def put_call_record(self, record: CallRecord) -> None:
+        """Insert the record, or update it while it has no disposition: a finished call's
+        record is never written over (the WHERE of the upsert)."""
         self._execute(
-            "INSERT INTO call_records "
-            "(call_id, caller, callee, route, start_at, answer_at, end_at, duration, disposition) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (call_id) DO UPDATE SET caller = excluded.caller, callee = excluded.callee, "
-            "route = excluded.route, start_at = excluded.start_at, answer_at = excluded.answer_at, "
-            "end_at = excluded.end_at, duration = excluded.duration, disposition = excluded.disposition",
+            "INSERT INTO call_records (record_id, call_id, caller, callee, route, start_at, answer_at, "
+            "end_at, duration, disposition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (record_id) DO UPDATE SET answer_at = excluded.answer_at, "
+            "end_at = excluded.end_at, duration = excluded.duration, disposition = excluded.disposition "
+            "WHERE call_records.disposition IS NULL",
             (
+                record.record_id,
                 record.call_id,
                 record.caller,
                 record.callee,
@@ -292,9 +336,10 @@ class Database:
         """The most recent records first, filtered by start time and by caller or callee."""
         to_db = self.dialect.time_to_db
         rows = self._fetch(
-            "SELECT call_id, caller, callee, route, start_at, answer_at, end_at, duration, disposition "
-            "FROM call_records WHERE start_at >= ? AND start_at < ? AND (? = '' OR caller = ? OR callee = ?) "
-            "ORDER BY start_at DESC, call_id LIMIT ?",
+            "SELECT call_id, caller, callee, route, start_at, answer_at, end_at, duration, disposition, "
+            "record_id FROM call_records "
+            "WHERE start_at >= ? AND start_at < ? AND (? = '' OR caller = ? OR callee = ?) "
+            "ORDER BY start_at DESC, call_id, record_id LIMIT ?",
             (
                 to_db(as_utc(since or _EARLIEST)),
                 to_db(as_utc(until or _LATEST)),
@@ -316,6 +361,7 @@ class Database:
                 end=None if r[6] is None else from_db(r[6]),
                 duration=None if r[7] is None else float(r[7]),
                 disposition=r[8],
+                record_id=r[9],
             )
             for r in rows
         ]

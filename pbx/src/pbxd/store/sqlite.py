@@ -41,6 +41,7 @@ DIALECT = Dialect(
     table_exists="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
     time_to_db=_time_to_db,
     time_from_db=_time_from_db,
+    group_commit=True,
 )
 
 
