@@ -373,6 +373,7 @@ class Endpoint:
         while True:
             await asyncio.sleep(TICK)
             self.tick()
+            self.load.sample(self.now())
 
     def tick(self) -> None:
         now = self.now()
@@ -382,7 +383,6 @@ class Endpoint:
         while heap and heap[0][0] <= now:
             due, _, is_server, key = heapq.heappop(heap)
             item: Incoming | Outgoing | None = self._server.get(key) if is_server else self._client.get(key)
-            self.load.sample(self.now())
             if item is None or item.scheduled != due or item.tx.deadline != due:
                 continue  # ended, or superseded by a later schedule of the same transaction
             item.scheduled = None

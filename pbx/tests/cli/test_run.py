@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 from pbxd.runner import Outcome, WatchdogSettings, _watch
-from pbxd.store import open_store
-from pbxd.store import async_store
+from pbxd.store import async_store, open_store
 from pbxd.store.async_store import SqlStore
 from pbxd.store.base import Binding
 

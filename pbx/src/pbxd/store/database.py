@@ -49,10 +49,10 @@ class Dialect:
     table_exists: str
     time_to_db: Callable[[datetime], object]
     time_from_db: Callable[[Any], datetime]
-
     # Whether several of the running PBX's statements may share one transaction (see
     # ``Database.run_batch``). SQLite: a statement that fails leaves the transaction open.
     group_commit: bool = False
+
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
 
@@ -64,6 +64,17 @@ class ExtensionInfo:
     extension: Extension
     created: datetime
     updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """What ``pbxd stats`` reports from the database."""
+
+    contacts: int
+    registered_extensions: int
+    extensions: int
+    calls_today: int
+    active_calls: int
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -139,8 +150,8 @@ class Database:
         """Raise if the database is plainly gone, without using the connection (so that it
         can run while the connection is busy). Nothing to check for a database server."""
 
-
     # -- schema -----------------------------------------------------------------------------
+
     def schema_version(self) -> int:
         if not self._fetch(self.dialect.table_exists, ("schema_version",)):
             return 0
@@ -296,6 +307,40 @@ class Database:
         )
         rows = self._fetch("SELECT value FROM shared_secrets WHERE name = ?", (name,))
         return bytes.fromhex(rows[0][0])
+
+    # -- status ------------------------------------------------------------------------------
+
+    def activity(self, now: datetime, day_start: datetime, answered_since: datetime) -> Activity:
+        """Counts for a status report, read in one snapshot. A call is active when it was
+        answered after ``answered_since`` and has not ended (a record is written at answer and
+        at end; ringing calls are not in the database)."""
+        to_db = self.dialect.time_to_db
+        with self._read_snapshot():
+            registered = self._fetch(
+                "SELECT COUNT(*), COUNT(DISTINCT aor) FROM bindings WHERE expires_at > ?", (now.timestamp(),)
+            )[0]
+            today = self._fetch("SELECT COUNT(*) FROM call_records WHERE start_at >= ?", (to_db(day_start),))
+            active = self._fetch(
+                "SELECT COUNT(*) FROM call_records WHERE answer_at >= ? AND end_at IS NULL",
+                (to_db(answered_since),),
+            )
+            extensions = self._fetch("SELECT COUNT(*) FROM extensions")
+        return Activity(
+            contacts=int(registered[0]),
+            registered_extensions=int(registered[1]),
+            extensions=int(extensions[0][0]),
+            calls_today=int(today[0][0]),
+            active_calls=int(active[0][0]),
+        )
+
+    @contextmanager
+    def _read_snapshot(self) -> Iterator[None]:
+        """One read transaction, so that counts taken together agree with each other."""
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._conn.execute("ROLLBACK")
 
     # -- call records -----------------------------------------------------------------------
 
