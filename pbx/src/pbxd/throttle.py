@@ -53,7 +53,8 @@ class FailureThrottle:
         if window.failures > self._limit and not window.logged:
             window.logged = True
             log.warning(
-                "%s failed authentication as %r %d times within a minute: refusing it for the rest of the minute",
+                "%s failed authentication as %r %d times within a minute: "
+                "refusing it for the rest of the minute",
                 source[0],
                 source[1],
                 window.failures,
@@ -85,8 +86,17 @@ class SourceGuard:
     phone has its own port there). Memory is bounded: the oldest entries are forgotten first.
     """
 
-    def __init__(self, max_sources: int = 50_000) -> None:
+    def __init__(
+        self,
+        max_sources: int = 50_000,
+        *,
+        port_rate: tuple[float, float] = (PORT_BURST, PORT_RATE),
+        host_rate: tuple[float, float] = (HOST_BURST, HOST_RATE),
+    ) -> None:
+        """``port_rate`` and ``host_rate`` are (burst, answers per second) of the buckets."""
         self._max_sources = max_sources
+        self._port_rate = port_rate
+        self._host_rate = host_rate
         self._ports: OrderedDict[tuple[str, int], _Bucket] = OrderedDict()
         self._hosts: OrderedDict[str, _Bucket] = OrderedDict()
         self._known: OrderedDict[tuple[str, int], float] = OrderedDict()
@@ -94,13 +104,22 @@ class SourceGuard:
 
     def allow(self, host: str, port: int, now: float) -> bool:
         """Whether an unauthenticated request from ``host:port`` may be answered now."""
-        if not _take(self._ports, (host, port), now, PORT_BURST, PORT_RATE, self._max_sources):
+        if not _take(
+            self._ports,
+            (host, port),
+            now,
+            burst=self._port_rate[0],
+            rate=self._port_rate[1],
+            limit=self._max_sources,
+        ):
             self._log(host, f"{host}:{port}")
             return False
         known = self._known.get((host, port))
         if known is not None and now - known < KNOWN_SECONDS:
             return True
-        if not _take(self._hosts, host, now, HOST_BURST, HOST_RATE, self._max_sources):
+        if not _take(
+            self._hosts, host, now, burst=self._host_rate[0], rate=self._host_rate[1], limit=self._max_sources
+        ):
             self._log(host, host)
             return False
         self._logged.discard(host)
@@ -119,7 +138,7 @@ class SourceGuard:
 
 
 def _take[K](
-    buckets: OrderedDict[K, _Bucket], key: K, now: float, burst: float, rate: float, limit: int
+    buckets: OrderedDict[K, _Bucket], key: K, now: float, *, burst: float, rate: float, limit: int
 ) -> bool:
     bucket = buckets.get(key)
     if bucket is None:

@@ -308,7 +308,10 @@ def test_a_call_between_a_tcp_phone_and_a_udp_phone_is_record_routed_twice() -> 
             call = await alice.call("1002")
             assert call.statuses[-1] == 200
             # Alice reaches the PBX over TCP, Bob over UDP: one Record-Route each (RFC 5658).
-            assert unsigned(call.route_set) == [f"<sip:{HOST}:{port};transport=tcp;lr>", f"<sip:{HOST}:{port};lr>"]
+            assert unsigned(call.route_set) == [
+                f"<sip:{HOST}:{port};transport=tcp;lr>",
+                f"<sip:{HOST}:{port};lr>",
+            ]
             await bob.next_request("ACK")
             assert (await alice.hang_up(call)).status == 200
             await bob.next_request("BYE")

@@ -1,14 +1,22 @@
 """Attacks found against a running PBX, each answered the way RFC 3261 and a careful operator
-expect: numbers that are not ASCII digits, TCP connections held open or trickled into."""
+expect: numbers that are not ASCII digits, TCP connections held open or trickled into, relaying
+for strangers, forged hang-ups and reused Call-IDs in the call records, and unauthenticated
+floods."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 
 import pytest
+from pbxd.server import PbxServer
+from pbxd.sip.dialog import Dialog
+from pbxd.sip.message import make_response
+from pbxd.throttle import PORT_BURST, SourceGuard
 
 from .harness import free_port, make_config, running, store_with
-from .phone import Phone
+from .phone import Call, Phone
 from .test_robustness import HOST, options, run, udp_exchange
 
 
@@ -175,5 +183,237 @@ def test_idle_and_silent_tcp_connections_are_closed_and_busy_ones_kept() -> None
             assert await _closed_within(busy_reader, 3)  # then silence: idle
             for writer in (silent_writer, busy_writer):
                 writer.close()
+
+    run(scenario())
+
+
+# --- in-dialog requests: no open relay, and call records that cannot be forged ------------------
+
+
+def in_dialog(port: int, method: str, target: str, route: str, call_id: str = "relay-1") -> bytes:
+    """A request with a To tag (so: in a dialog) and a Route naming the PBX."""
+    return (
+        f"{method} {target} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {HOST}:9;branch=z9hG4bK{method}{call_id};rport\r\nMax-Forwards: 70\r\n"
+        f"Route: {route}\r\nFrom: <sip:spam@{HOST}>;tag=a\r\nTo: <sip:victim@127.0.0.26>;tag=b\r\n"
+        f"Call-ID: {call_id}\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def test_the_pbx_relays_in_dialog_requests_only_along_routes_it_recorded_and_signed() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001", "1002")):
+            loop = asyncio.get_running_loop()
+            third_party = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            third_party.bind(("127.0.0.26", 0))
+            third_party.setblocking(False)
+            target = f"sip:victim@127.0.0.26:{third_party.getsockname()[1]}"
+            alice, bob = await _phones(port, "1001", "1002")
+            call = await alice.call("1002")
+            signed = call.route_set[0]  # the PBX's signed Record-Route of a real call
+            routes = [
+                f"<sip:{HOST}:{port};lr>",  # what an attacker writes
+                signed.replace(";pbxd=", ";pbxd=0"),  # a tampered signature
+                signed,  # a real signature, but of another call
+            ]
+            for index, route in enumerate(routes):
+                for method in ("MESSAGE", "INVITE"):
+                    answer = await udp_exchange(port, in_dialog(port, method, target, route, f"r{index}"))
+                    assert answer == (403, "Forbidden (not a dialog this PBX record-routed)"), (route, method)
+            with contextlib.suppress(TimeoutError):
+                leaked = await asyncio.wait_for(loop.sock_recv(third_party, 65535), 0.3)
+                raise AssertionError(f"the third party got {leaked[:60]!r}")
+            third_party.close()
+            assert (await alice.hang_up(call)).status == 200  # the real dialog is relayed
+            for phone in (alice, bob):
+                await phone.close()
+
+    run(scenario())
+
+
+def test_a_call_survives_a_failover_because_the_nodes_share_the_route_key() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        store = store_with("1001", "1002")
+        config = make_config(HOST, port)
+        first = PbxServer(config, store)
+        await first.start()
+        alice, bob = await _phones(port, "1001", "1002")
+        call = await alice.call("1002")
+        assert call.final is not None and call.final.status == 200
+        await first.stop()
+        async with running(config, store):  # the other node, on the same address and database
+            assert (await alice.hang_up(call)).status == 200
+            await bob.next_request("BYE")
+        for phone in (alice, bob):
+            await phone.close()
+
+    run(scenario())
+
+
+async def _phones(port: int, *numbers: str, host: str = HOST) -> list[Phone]:
+    result = []
+    for number in numbers:
+        phone = await Phone(number, f"pw-{number}", host=host, pbx=(HOST, port)).start()
+        assert (await phone.register()).status == 200
+        result.append(phone)
+    return result
+
+
+async def _settled(server: PbxServer) -> None:
+    await asyncio.sleep(0.1)
+    await server.recorder.flush()
+
+
+def test_a_forged_bye_that_the_callee_refuses_leaves_the_call_record_open() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        store = store_with("1001", "1002")
+        async with running(make_config(HOST, port), store) as server:
+            alice, bob = await _phones(port, "1001", "1002")
+            call = await alice.call("1002")
+            await _settled(server)
+            attacker = await Phone("6666", "none", host="127.0.0.28", pbx=(HOST, port)).start()
+            forged = attacker.new_request(
+                "BYE", f"sip:1002@{HOST}:{port}", to=f"<sip:1002@{HOST}>;tag=made-up", call_id=call.call_id
+            )
+            assert (await attacker.transact(forged))[-1].status == 481  # the callee knows no such dialog
+            await _settled(server)
+            assert server.recorder.active_calls == 1
+            assert store.call_records[call.call_id].disposition is None
+            assert (await alice.hang_up(call)).status == 200
+            await _settled(server)
+            assert store.call_records[call.call_id].disposition == "answered"
+            assert server.recorder.active_calls == 0
+            for phone in (alice, bob, attacker):
+                await phone.close()
+
+    run(scenario())
+
+
+def test_a_reused_call_id_gets_a_record_of_its_own_and_never_rewrites_a_finished_one() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        store = store_with("1001", "1002")
+        async with running(make_config(HOST, port), store) as server:
+            alice, bob = await _phones(port, "1001", "1002")
+            call = await alice.call("1002")
+            assert (await alice.hang_up(call)).status == 200
+            await _settled(server)
+            bob.answer = [486]
+            uri = f"sip:1002@{HOST}:{port}"
+            again = alice.new_request("INVITE", uri, to=f"<sip:1002@{HOST}:{port}>", call_id=call.call_id)
+            sent, responses = await alice.send_with_auth(again)
+            alice._conclude(sent, responses)
+            assert responses[-1].status == 486
+            await _settled(server)
+            records = [r for r in store.records.values() if r.call_id == call.call_id]
+            assert [r.disposition for r in records] == ["answered", "busy"]
+            assert records[0].answer is not None and records[0].duration is not None
+            for phone in (alice, bob):
+                await phone.close()
+
+    run(scenario())
+
+
+def test_a_cancel_that_crosses_the_answer_does_not_record_the_answered_call_as_cancelled() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        store = store_with("1001", "1002")
+        async with running(make_config(HOST, port), store) as server:
+            alice, bob = await _phones(port, "1001", "1002")
+            bob.answer = [180]
+            invite, _ = await alice.start_call("1002")
+            ringing = await bob.next_request("INVITE")
+            bob._ringing.clear()  # bob's 200 is on its way: it will not answer the CANCEL 487
+            assert (await alice.cancel(invite)).status == 200
+            await bob.next_request("CANCEL")
+            tag = bob._tags[ringing.call_id]
+            ok = make_response(ringing, 200, to_tag=tag)
+            ok.headers.append(("contact", bob.contact))
+            dialog = Dialog.as_callee(ringing, tag)
+            dialog.confirm(ok)
+            bob.calls[ringing.call_id] = Call(ringing, final=ok, dialog=dialog)
+            bob.send(ok)
+            await _settled(server)
+            assert store.call_records[invite.call_id].answer is not None
+            assert store.call_records[invite.call_id].disposition is None
+            assert (await bob.hang_up(bob.calls[ringing.call_id])).status == 200
+            await _settled(server)
+            assert store.call_records[invite.call_id].disposition == "answered"
+            for phone in (alice, bob):
+                await phone.close()
+
+    run(scenario())
+
+
+# --- unauthenticated sources: stateless challenges, capped --------------------------------------
+
+
+def test_a_challenge_is_sent_once_statelessly_and_never_retransmitted() -> None:
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001")) as server:
+            loop = asyncio.get_running_loop()
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.bind((HOST, 0))
+                sock.setblocking(False)
+                await loop.sock_sendto(sock, invite(port, "noack"), (HOST, port))
+                answers = []
+                with contextlib.suppress(TimeoutError):
+                    while True:  # Timer G would repeat a stateful 407 after 0.5 s and 1.5 s
+                        answers.append(await asyncio.wait_for(loop.sock_recv(sock, 65535), 1.2))
+            assert [a.split(b" ", 2)[1] for a in answers] == [b"407"]
+            assert server.endpoint.transaction_counts == (0, 0)
+
+    run(scenario())
+
+
+HOST_CAP = 40.0
+
+
+def test_a_flood_of_unauthenticated_requests_is_capped_without_locking_out_a_phone_behind_the_same_nat() -> (
+    None
+):
+    async def scenario() -> None:
+        port = free_port(HOST)
+        nat = "127.0.0.27"
+        async with running(make_config(HOST, port), store_with("1001", "1002")) as server:
+            # A smaller cap per address than the default, refilled slowly: the test is no race.
+            server.auth.guard = SourceGuard(host_rate=(HOST_CAP, 0.5))
+            loop = asyncio.get_running_loop()
+            (phone,) = await _phones(port, "1001", host=nat)  # authenticated from the NAT's address
+            (callee,) = await _phones(port, "1002")
+            sockets = []
+            for _ in range(15):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sock.bind((nat, 0))
+                sock.setblocking(False)
+                sockets.append(sock)
+            for index in range(25):
+                for number, sock in enumerate(sockets):
+                    sock.sendto(invite(port, f"flood{number}x{index}"), (HOST, port))
+            await asyncio.sleep(0.5)
+            answered = 0
+            for sock in sockets:
+                with contextlib.suppress(BlockingIOError):
+                    while sock.recv(65535):
+                        answered += 1
+                sock.close()
+            assert PORT_BURST <= answered <= HOST_CAP + 1  # of 375 sent
+            assert (await phone.register()).status == 200
+            call = await phone.call("1002")  # challenged and answered as ever
+            assert call.final is not None and call.final.status == 200
+            assert (await phone.hang_up(call)).status == 200
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:  # a new port: capped
+                stranger.bind((nat, 0))
+                stranger.setblocking(False)
+                await loop.sock_sendto(stranger, invite(port, "stranger"), (HOST, port))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(loop.sock_recv(stranger, 65535), 0.3)
+                    raise AssertionError("a source over the cap was answered")
+            for each in (phone, callee):
+                await each.close()
 
     run(scenario())

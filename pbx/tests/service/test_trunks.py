@@ -4,7 +4,9 @@ trunk authentication, loop protection and keepalive probes."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable
+from dataclasses import replace
 
 from pbxd.config import DialRule, Trunk
 from pbxd.memstore import MemoryStore
@@ -93,9 +95,42 @@ def test_trunk_with_a_username_authenticates_with_digest_in_both_directions() ->
             assert call.statuses[-1] == 200
             invite = await bob.next_request("INVITE")
             assert invite.get("proxy-authorization") is None  # consumed by the PBXes
-            assert (await alice.hang_up(call)).status == 200
+            # A answered B's challenge with a new INVITE, so one CSeq higher (RFC 3261 §22.2)...
+            assert invite.cseq[0] == call.invite.cseq[0] + 1
+            # ...and alice's later requests are renumbered the same way, their answers back: bob
+            # would refuse a BYE numbered no higher than the INVITE (500, §12.2.2).
+            bye = alice.in_dialog(call, "BYE")
+            answer = (await alice.transact(bye))[-1]
+            assert answer.status == 200 and answer.cseq == bye.cseq
+            assert (await bob.next_request("BYE")).cseq[0] == bye.cseq[0] + 1
             await alice.close()
             await bob.close()
+
+    run(scenario())
+
+
+def test_a_trunk_peer_without_digest_is_trusted_by_its_address_only_with_the_opt_in() -> None:
+    async def scenario() -> None:
+        port_a = free_port(A)
+        for trusted, expected in ((False, 407), (True, 480)):
+            peer = replace(trunk_to(B, free_port(B), r"2\d{3}"), trust_source_address=trusted)
+            async with running(make_config(A, port_a, trunks=(peer,)), store_with("1001")):
+                loop = asyncio.get_running_loop()
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                    sock.bind((B, 0))  # the peer's address, any port
+                    sock.setblocking(False)
+                    invite = (
+                        f"INVITE sip:1001@{A}:{port_a} SIP/2.0\r\n"
+                        f"Via: SIP/2.0/UDP {B}:{sock.getsockname()[1]};branch=z9hG4bKpeer{trusted}\r\n"
+                        f"Max-Forwards: 70\r\nFrom: <sip:2001@{B}>;tag=p\r\nTo: <sip:1001@{A}>\r\n"
+                        f"Call-ID: peer-{trusted}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+                    ).encode()
+                    await loop.sock_sendto(sock, invite, (A, port_a))
+                    status = 100
+                    while status < 200:
+                        reply = await asyncio.wait_for(loop.sock_recv(sock, 65535), 2)
+                        status = parse_message(reply).status  # type: ignore[union-attr]
+                    assert status == expected  # 480: let in, and 1001 is not registered
 
     run(scenario())
 

@@ -38,7 +38,8 @@ def test_throttling_is_logged_once_per_minute_and_source(caplog: pytest.LogCaptu
         for second in range(10):
             throttle.record_failure(("10.0.0.9", "1001"), float(second))
     assert [r.getMessage() for r in caplog.records] == [
-        "10.0.0.9 failed authentication as '1001' 2 times within a minute: refusing it for the rest of the minute"
+        "10.0.0.9 failed authentication as '1001' 2 times within a minute: "
+        "refusing it for the rest of the minute"
     ]
 
 

@@ -286,7 +286,7 @@ def test_ping_succeeds_on_a_live_database(database_url: str) -> None:
 def test_migration_2_keeps_the_call_records_of_version_1_and_keys_them_by_their_own_id(
     database_url: str,
 ) -> None:
-    from pbxd.store import _connect  # noqa: PLC0415 - the raw connection, to stop at version 1
+    from pbxd.store import _connect  # the raw connection, to stop at version 1
 
     database, migrations = _connect(database_url, create=True)
     assert database.migrate(migrations[:1]) == [migrations[0]]
