@@ -206,9 +206,7 @@ class Proxy:
             return
         popped = self._pop_own_route(ack)
         grant = self._grant(ack, popped) if popped else None
-        allowed = grant is not None or (
-            not popped and (self._addressed_to_us(ack) or self._for_our_phone(ack))
-        )
+        allowed = grant is not None or (not popped and self._for_us_unrouted(ack))
         dest = self._in_dialog_destination(ack) if allowed else None
         if dest is None:
             log.debug("dropped an ACK with nowhere to go: %s", ack)
@@ -314,7 +312,7 @@ class Proxy:
                 reason = "Forbidden (not a dialog this PBX record-routed)"
                 self.endpoint.respond(incoming, make_response(request, 403, reason))
                 return
-        elif not self._addressed_to_us(request) and not self._for_our_phone(request):
+        elif not self._for_us_unrouted(request):
             # Neither routed through us, nor addressed to us or one of our phones: no open relay.
             self.endpoint.respond(incoming, make_response(request, 403, "Forbidden (not routed here)"))
             return
@@ -354,6 +352,14 @@ class Proxy:
         branch.outgoing = self.endpoint.send_request(forwarded, dest, relay, timed_out)
         if request.method == "INVITE" and not branch.outgoing.tx.terminated:
             self._re_invites[incoming.key] = branch
+
+    def _for_us_unrouted(self, request: Request) -> bool:
+        """An in-dialog request without a Route that this PBX serves: addressed to the PBX (it
+        goes to the extension's phone) or to one of its phones' contacts. With a Route of
+        someone else's, the Route would decide where it goes: that would be relaying."""
+        if request.get("route") is not None:
+            return False
+        return self._addressed_to_us(request) or self._for_our_phone(request)
 
     def _for_our_phone(self, request: Request) -> bool:
         """A request without Route sent to a registered phone's contact: a UAS that did not

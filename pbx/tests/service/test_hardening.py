@@ -224,6 +224,13 @@ def test_the_pbx_relays_in_dialog_requests_only_along_routes_it_recorded_and_sig
             with contextlib.suppress(TimeoutError):
                 leaked = await asyncio.wait_for(loop.sock_recv(third_party, 65535), 0.3)
                 raise AssertionError(f"the third party got {leaked[:60]!r}")
+            # Addressed to the PBX, but routed on to the third party: refused as well.
+            for method in ("MESSAGE", "INVITE"):
+                via_route = in_dialog(port, method, f"sip:1001@{HOST}:{port}", f"<{target};lr>", "onward")
+                assert await udp_exchange(port, via_route) == (403, "Forbidden (not routed here)")
+            with contextlib.suppress(TimeoutError):
+                leaked = await asyncio.wait_for(loop.sock_recv(third_party, 65535), 0.3)
+                raise AssertionError(f"the third party got {leaked[:60]!r}")
             third_party.close()
             assert (await alice.hang_up(call)).status == 200  # the real dialog is relayed
             for phone in (alice, bob):
