@@ -34,7 +34,7 @@ from pbxd.store.base import CallRecord, Extension
 from pbxd.store.database import Database
 from pbxd.store.errors import StoreError
 from pbxd.store.inuse import DatabaseInUseError
-from pbxd.store.url import SqliteUrl, parse_database_url, redact_url
+from pbxd.store.url import SqliteUrl, foreign_windows_path, parse_database_url, redact_url
 
 
 class CommandError(Exception):
@@ -345,6 +345,17 @@ def db_migrate(config: PbxConfig) -> Result:
 
 def config_check(config: PbxConfig, source: Path) -> Result:
     listen = [f"{x.transport}:{x.host}:{x.port}" for x in config.sip.listen]
+    # A Windows configuration is valid anywhere (a controller may check it before copying it
+    # to the node), but its drive paths cannot be used on this system: say so.
+    database = parse_database_url(config.database.url)
+    paths = [("log.file", str(config.log.file))] if config.log.file else []
+    if isinstance(database, SqliteUrl):
+        paths.append(("database.url", database.path))
+    notes = [
+        f"{key} {path} is a Windows path: used as written on Windows, refused on this system"
+        for key, path in paths
+        if foreign_windows_path(key, path)
+    ]
     trunk_names = [t.name for t in config.trunks]
     summary = {
         "file": str(source),
@@ -356,6 +367,7 @@ def config_check(config: PbxConfig, source: Path) -> Result:
         "log_file": None if config.log.file is None else str(config.log.file),
         "trunks": trunk_names,
         "dialplan_rules": len(config.dialplan),
+        "notes": notes,
     }
     text = (
         f"{source}: valid\n"
@@ -366,7 +378,7 @@ def config_check(config: PbxConfig, source: Path) -> Result:
         + (f" to {config.log.file}" if config.log.file else " (console only)")
         + "\n"
         f"  trunks:   {', '.join(trunk_names) or 'none'}\n"
-        f"  dialplan: {len(config.dialplan)} rule(s)"
+        f"  dialplan: {len(config.dialplan)} rule(s)" + "".join(f"\n  note:     {note}" for note in notes)
     )
     return Result(False, text, summary)
 
