@@ -424,3 +424,18 @@ def test_a_flood_of_unauthenticated_requests_is_capped_without_locking_out_a_pho
                 await each.close()
 
     run(scenario())
+
+
+def test_a_busy_source_that_authenticates_is_never_capped() -> None:
+    """SIPp, an SBC or a busy phone send everything from one socket, and each first attempt is
+    challenged: once that source has authenticated, its challenges are not counted."""
+
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001")):
+            (phone,) = await _phones(port, "1001")
+            for _ in range(int(PORT_BURST) * 3):  # each one challenged first
+                assert (await phone.register()).status == 200
+            await phone.close()
+
+    run(scenario())
