@@ -10,13 +10,14 @@ and retransmit, which is more work again. pbxd refuses new work instead, with
   write). A flood of registrations (every phone re-registering after a failover) is the usual
   cause. At ``MAX_DB_BACKLOG`` waiting operations, every new request is shed: the bound on
   the queue.
-- **The PBX does not keep up**: over a sample, the loop's thread was on the CPU for
-  ``CPU_BUSY_SHED`` of the time, or its ticker woke ``LAG_SHED_S`` late on average (the
-  process does not get the CPU it needs: a busy host), or clients retransmitted more than
-  ``RETRANSMIT_SHARE_SHED`` of the requests received (they waited longer than T1 for an
-  answer). Then a share of new requests is shed, raised while this lasts and lowered once
-  the PBX is calm again, so that it settles near its capacity. The three measures work alike
-  on Windows and Linux; the kernel's own drop counters (Linux only) are not needed.
+- **The PBX does not keep up**: over a sample with ``MIN_REQUESTS`` requests or more, the
+  loop's thread was on the CPU for ``CPU_BUSY_SHED`` of the time, or its ticker woke
+  ``LAG_SHED_S`` late on average (the process does not get the CPU it needs: a busy host), or
+  clients retransmitted more than ``RETRANSMIT_SHARE_SHED`` of the requests received (they
+  waited longer than T1 for an answer). Then a share of new requests is shed, raised while
+  this lasts and lowered once the PBX is calm again, so that it settles near its capacity.
+  The three measures work alike on Windows and Linux; the kernel's own drop counters (Linux
+  only) are not needed.
 
 Only new work is shed: a request that answers a challenge (it carries credentials) continues
 work already started, and is refused only when the database backlog is at its hard limit.
@@ -44,6 +45,9 @@ LAG_CALM_S = 0.02
 RETRANSMIT_SHARE_SHED = 0.10  # retransmissions among requests received in a sample
 RETRANSMIT_SHARE_CALM = 0.02
 RETRANSMIT_MIN = 20  # a few lost datagrams are not overload
+# Requests received in a sample below which the PBX is not taken as overloaded, however slow
+# its loop: without traffic, a slow loop is the host's doing, and shedding would not help.
+MIN_REQUESTS = 50
 SAMPLE_S = 0.5
 SHARE_STEP_UP = 0.1
 SHARE_STEP_DOWN = 0.2
@@ -120,14 +124,15 @@ class LoadGauge:
         retransmissions, received = self.retransmissions, self.retransmissions + self.requests
         self._sample_at, self._cpu_at = now, cpu
         self._lag_total, self._lag_count, self.retransmissions, self.requests = 0.0, 0, 0, 0
+        busy_enough = received >= MIN_REQUESTS  # an idle PBX on a slow host is not overloaded
         behind = []
-        if self.busy >= CPU_BUSY_SHED:
+        if busy_enough and self.busy >= CPU_BUSY_SHED:
             behind.append(f"event loop {self.busy:.0%} busy")
-        if self.lag >= LAG_SHED_S:
+        if busy_enough and self.lag >= LAG_SHED_S:
             behind.append(f"event loop {self.lag * 1000:.0f} ms late")
         if retransmissions >= RETRANSMIT_MIN and retransmissions >= RETRANSMIT_SHARE_SHED * received:
             behind.append(f"{retransmissions} of {received} requests were retransmissions")
-        calm = (
+        calm = not busy_enough or (
             self.busy < CPU_BUSY_CALM
             and self.lag < LAG_CALM_S
             and retransmissions <= max(RETRANSMIT_MIN // 4, RETRANSMIT_SHARE_CALM * received)
