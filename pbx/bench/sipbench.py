@@ -23,6 +23,7 @@ goes to 127.0.0.1 only.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import signal
@@ -290,6 +291,21 @@ class Pbxd:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def wait_idle(self, limit: float = 30.0) -> float:
+        """Seconds until pbxd used under 5 % of a core over one second (at most ``limit``):
+        the end of the burst's after-effects, as the shared harness's idle check."""
+        started = time.monotonic()
+        while self.alive and time.monotonic() - started < limit:
+            before = self.cpu_seconds()
+            time.sleep(1.0)
+            if self.cpu_seconds() - before < 0.05:
+                break
+        return time.monotonic() - started
+
     def log_size(self) -> int:
         return self.log_path.stat().st_size
 
@@ -327,10 +343,13 @@ def overload_steps(name: str, knee: Run, pbxd: Pbxd, seconds: float, attempt: At
             f"peak RSS {peak[0]:.1f} MB"
         )
         if alive:
-            time.sleep(2)  # the burst's last answers; then the knee again
+            idle = pbxd.wait_idle()
             after = attempt(knee.rate, int(knee.rate * seconds), sample)
             verdict = "passed" if after.ok else f"FAILED ({after.detail}, {after.failed} failed)"
-            line += f"; then the knee ({knee.rate}/s): {verdict}, {after.achieved:.0f}/s achieved"
+            line += (
+                f"; idle {idle:.0f} s after the burst; then the knee ({knee.rate}/s): {verdict}, "
+                f"{after.achieved:.0f}/s achieved"
+            )
         shed = pbxd.overload_lines(log_at)
         counts = [int(m) for text in shed for m in re.findall(r"shed (\d+) new requests", text)]
         started = sum(1 for text in shed if "overloaded (" in text)
