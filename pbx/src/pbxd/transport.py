@@ -334,8 +334,20 @@ class Transports:
 
 
 def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
-    except ValueError:
-        return False
-    return True
+    # Asked for every datagram sent, mostly about the same few addresses: remembered, since
+    # parsing the address each time was a measurable share of the cost of sending.
+    known = _IP_LITERALS.get(host)
+    if known is None:
+        try:
+            ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+            known = True
+        except ValueError:
+            known = False
+        if len(_IP_LITERALS) >= _IP_LITERALS_LIMIT:
+            _IP_LITERALS.clear()
+        _IP_LITERALS[host] = known
+    return known
+
+
+_IP_LITERALS: dict[str, bool] = {}
+_IP_LITERALS_LIMIT = 10_000
