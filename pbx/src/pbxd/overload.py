@@ -16,8 +16,9 @@ and retransmit, which is more work again. pbxd refuses new work instead, with
   clients retransmitted more than ``RETRANSMIT_SHARE_SHED`` of the requests received (they
   waited longer than T1 for an answer). Then a share of new requests is shed, raised while
   this lasts and lowered once the PBX is calm again, so that it settles near its capacity.
-  The three measures work alike on Windows and Linux; the kernel's own drop counters (Linux
-  only) are not needed.
+  The three measures work alike on Windows and Linux. On Linux, datagrams the kernel
+  dropped on the PBX's UDP sockets (``pbxd.udpdrops``) count too: when the PBX does not get
+  the CPU to read its sockets, the requests it never sees are the clearest sign.
 
 Only new work is shed: a request that answers a challenge (it carries credentials) continues
 work already started, and is refused only when the database backlog is at its hard limit.
@@ -45,6 +46,7 @@ LAG_CALM_S = 0.02
 RETRANSMIT_SHARE_SHED = 0.10  # retransmissions among requests received in a sample
 RETRANSMIT_SHARE_CALM = 0.02
 RETRANSMIT_MIN = 20  # a few lost datagrams are not overload
+DROPS_MIN = 10  # datagrams dropped by the kernel in a sample (Linux)
 # Requests received in a sample below which the PBX is not taken as overloaded, however slow
 # its loop: without traffic, a slow loop is the host's doing, and shedding would not help.
 MIN_REQUESTS = 50
@@ -87,8 +89,11 @@ class LoadGauge:
         *,
         cpu_clock: Callable[[], float] = time.thread_time,
         chance: Callable[[], float] = random.random,
+        drops: Callable[[], int] | None = None,
     ) -> None:
         self.database = database
+        self._drops = drops  # the kernel's count of datagrams dropped on our sockets, if known
+        self._drops_at = drops() if drops is not None else 0
         self._cpu_clock = cpu_clock
         self._chance = chance
         self._sample_at: float | None = None
@@ -122,6 +127,10 @@ class LoadGauge:
         self.busy = min(1.0, (cpu - self._cpu_at) / elapsed)
         self.lag = self._lag_total / self._lag_count
         retransmissions, received = self.retransmissions, self.retransmissions + self.requests
+        dropped = 0
+        if self._drops is not None:
+            drops = self._drops()
+            dropped, self._drops_at = max(0, drops - self._drops_at), drops
         self._sample_at, self._cpu_at = now, cpu
         self._lag_total, self._lag_count, self.retransmissions, self.requests = 0.0, 0, 0, 0
         busy_enough = received >= MIN_REQUESTS  # an idle PBX on a slow host is not overloaded
@@ -132,10 +141,15 @@ class LoadGauge:
             behind.append(f"event loop {self.lag * 1000:.0f} ms late")
         if retransmissions >= RETRANSMIT_MIN and retransmissions >= RETRANSMIT_SHARE_SHED * received:
             behind.append(f"{retransmissions} of {received} requests were retransmissions")
-        calm = not busy_enough or (
-            self.busy < CPU_BUSY_CALM
-            and self.lag < LAG_CALM_S
-            and retransmissions <= max(RETRANSMIT_MIN // 4, RETRANSMIT_SHARE_CALM * received)
+        if dropped >= DROPS_MIN:
+            behind.append(f"{dropped} datagrams dropped by the kernel")
+        calm = not dropped and (
+            not busy_enough
+            or (
+                self.busy < CPU_BUSY_CALM
+                and self.lag < LAG_CALM_S
+                and retransmissions <= max(RETRANSMIT_MIN // 4, RETRANSMIT_SHARE_CALM * received)
+            )
         )
         if behind:
             self.share = min(1.0, self.share + SHARE_STEP_UP)
