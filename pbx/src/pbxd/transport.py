@@ -13,7 +13,6 @@ trickles a message in to hold the connection, "slowloris"), and an idle timeout.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import socket
@@ -45,11 +44,10 @@ TCP_IDLE_TIMEOUT = 600.0
 # Seconds an inbound connection may stay open before its first complete message.
 TCP_FIRST_MESSAGE_TIMEOUT = 30.0
 # UDP: datagrams read per wake-up of the event loop at most (others' callbacks wait meanwhile),
-# the largest datagram read (bigger than any message accepted, so an oversized one is seen as
-# such), and the receive buffer asked for, which absorbs bursts while the loop is busy.
+# and the largest datagram read (bigger than any message accepted, so an oversized one is seen
+# as such).
 UDP_READ_BATCH = 64
 UDP_READ_SIZE = 65_536
-UDP_RECEIVE_BUFFER = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,15 +350,14 @@ class Transports:
 
 
 async def _open_udp(loop: asyncio.AbstractEventLoop, owner: Transports, listen: Listen) -> _UdpProtocol:
-    """A UDP socket bound to ``listen``, with a receive buffer for bursts, read in batches
-    where the event loop allows it (selector loops: Linux, and Windows when configured so;
-    the Proactor loop, Windows' default, reads through asyncio's own transport)."""
+    """A UDP socket bound to ``listen``, read in batches where the event loop allows it
+    (selector loops: Linux, and Windows when configured so; the Proactor loop, Windows'
+    default, reads through asyncio's own transport). The receive buffer is the system's: a
+    larger one would let a flood in whole, and more of it answered (503 while shedding)."""
     infos = await loop.getaddrinfo(listen.host, listen.port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
     family, _, _, _, address = infos[0]
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
-        with contextlib.suppress(OSError):  # the system may cap it lower: a wish, not a need
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
         sock.bind(address)
         sock.setblocking(False)
         _, protocol = await loop.create_datagram_endpoint(lambda: _UdpProtocol(owner), sock=sock)
