@@ -126,8 +126,8 @@ class Message:
         self._via_text: str | None = None
         self._via: Via | None = None
         # The From and To tags, by header name, with the header value they were read from
-        # (the proxy asks for them several times per message).
-        self._tags: dict[str, tuple[str, str | None]] = {}
+        # (the proxy asks for them several times per message); made when first asked for.
+        self._tags: dict[str, tuple[str, str | None]] | None = None
 
     # --- header access -------------------------------------------------------------------
     def get(self, name: str) -> str | None:
@@ -202,9 +202,12 @@ class Message:
         value = self.get(name)
         if value is None:
             return None
-        cached = self._tags.get(name)
-        if cached is not None and cached[0] is value:
-            return cached[1]
+        if self._tags is None:
+            self._tags = {}
+        else:
+            cached = self._tags.get(name)
+            if cached is not None and cached[0] is value:
+                return cached[1]
         tag = _tag_of(value)
         self._tags[name] = (value, tag)
         return tag
@@ -241,6 +244,13 @@ class Request(Message):
         """A copy with only what identifies the request (a transaction that has sent or
         received its final response keeps this instead of the whole request for 32 s)."""
         headers = [h for h in self.headers if h[0] in _IDENTITY_HEADERS]
+        return Request(self.method, self.uri, headers)
+
+    def label(self) -> Request:
+        """A copy with only what names the request in a log line (method, URI, Call-ID, CSeq):
+        what a finished non-INVITE server transaction keeps, since nothing is built from its
+        request any more, only its response repeated."""
+        headers = [h for h in self.headers if h[0] in ("call-id", "cseq")]
         return Request(self.method, self.uri, headers)
 
     def __repr__(self) -> str:
