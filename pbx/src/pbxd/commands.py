@@ -431,14 +431,16 @@ def version() -> str:
 
 
 def sip_probe(config: PbxConfig, timeout: float) -> str | None:
-    """Send OPTIONS to the PBX's first UDP listen address: None if a SIP response came back,
-    else why not. This is the server's own health, as a phone or the cluster would see it."""
-    listen = next((x for x in config.sip.listen if x.transport == "udp"), None)
-    if listen is None:
-        return "not probed: no UDP listen address"
+    """Send OPTIONS to the PBX's first listen address (UDP if there is one, else TCP): None if
+    a SIP response came back, else why not. This is the server's own health, as a phone or the
+    cluster would see it."""
+    listens = sorted(config.sip.listen, key=lambda x: x.transport != "udp")
+    listen = listens[0]
     host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(listen.host, listen.host)  # noqa: S104
+    where = f"{listen.transport}:{host}:{listen.port}"
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+    kind = socket.SOCK_DGRAM if listen.transport == "udp" else socket.SOCK_STREAM
+    with socket.socket(family, kind) as sock:
         sock.settimeout(timeout)
         try:
             sock.connect((host, listen.port))
@@ -448,19 +450,19 @@ def sip_probe(config: PbxConfig, timeout: float) -> str | None:
             branch = "z9hG4bK-stats-" + secrets.token_hex(6)
             probe = (
                 f"OPTIONS sip:{shown}:{listen.port} SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP {local}:{local_port};branch={branch};rport\r\n"
+                f"Via: SIP/2.0/{listen.transport.upper()} {local}:{local_port};branch={branch};rport\r\n"
                 f"From: <sip:stats@{shown}>;tag={secrets.token_hex(4)}\r\nTo: <sip:{shown}>\r\n"
                 f"Call-ID: {branch}@{local}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
                 "Content-Length: 0\r\n\r\n"
             )
-            sock.send(probe.encode())
+            sock.sendall(probe.encode())
             answer = sock.recv(65535)
         except TimeoutError:
-            return f"no answer to OPTIONS from udp:{host}:{listen.port} within {timeout:.0f} s"
+            return f"no answer to OPTIONS from {where} within {timeout:.0f} s"
         except OSError as exc:
-            return f"udp:{host}:{listen.port}: {exc.strerror or exc}"
+            return f"{where}: {exc.strerror or exc}"
     if not answer.startswith(b"SIP/2.0 "):
-        return f"udp:{host}:{listen.port} answered something that is not SIP"
+        return f"{where} answered something that is not SIP"
     return None
 
 
