@@ -32,7 +32,7 @@ from pbxd.endpoint import Endpoint, Incoming, Outgoing
 from pbxd.identity import LocalAddresses
 from pbxd.registrar import Registrar
 from pbxd.routesign import Grant, RouteSigner
-from pbxd.sip import digest
+from pbxd.sip import digest, randomness
 from pbxd.sip.message import Request, Response, make_response, new_tag, parse_via
 from pbxd.sip.transaction import State
 from pbxd.sip.uri import SipUri, UriError, parse_name_addr, parse_port, parse_uri
@@ -753,7 +753,7 @@ def loop_hash_of(request: Request) -> str:
 
 def _branch(loop_hash: str) -> str:
     """A Via branch for a forwarded request: the loop hash, then a unique part."""
-    return f"z9hG4bK{loop_hash}.{secrets.token_hex(6)}"
+    return f"z9hG4bK{loop_hash}.{randomness.token_hex(6)}"
 
 
 def _offset_for(grant: Grant | None, request: Request) -> int:

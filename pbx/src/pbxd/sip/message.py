@@ -9,9 +9,9 @@ several lines" look the same to the rest of the code.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
+from pbxd.sip import randomness
 from pbxd.sip.uri import (
     Params,
     UriError,
@@ -583,4 +583,4 @@ def _after_from(headers: list[tuple[str, str]]) -> int:
 
 def new_tag() -> str:
     """A random From/To tag (RFC 3261 §19.3)."""
-    return secrets.token_hex(5)
+    return randomness.token_hex(5)
