@@ -704,7 +704,9 @@ class Proxy:
         # late 2xx, sending a pending CANCEL): they need no more than the forwarded request's
         # identity and route.
         for branch in attempt.branches:
-            branch.request = branch.request.skeleton()
+            shrunk = branch.outgoing.tx.request if branch.outgoing is not None else branch.request
+            # A transaction that has its final response holds a skeleton already: share it.
+            branch.request = shrunk if shrunk is not branch.request else branch.request.skeleton()
         attempt.branches = []
         if attempt.ring_timer is not None:
             attempt.ring_timer.cancel()
