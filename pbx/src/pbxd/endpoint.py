@@ -120,6 +120,9 @@ class Endpoint:
         self.handler: RequestHandler | None = None
         self.timers = timers
         self.load = load or LoadGauge()
+        # Whether host:port is a registered phone's address (set by the server from the
+        # registrar): the load shedder spares those.
+        self.registered_source: Callable[[str, int], bool] = lambda host, port: False
         # The To tag of every 503 sent statelessly when shedding: the ACK of such a 503 has no
         # transaction to absorb it, and is recognised (and dropped) by this tag.
         self._shed_tag = new_tag()
@@ -240,7 +243,12 @@ class Endpoint:
         continues_work = request.get("authorization") is not None or (
             request.get("proxy-authorization") is not None
         )
-        if self.load.shed_reason(self.now(), request.method, continues_work=continues_work) is None:
+        registered = self.registered_source(source.host, source.port)
+        now = self.now()
+        if (
+            self.load.shed_reason(now, request.method, continues_work=continues_work, registered=registered)
+            is None
+        ):
             return False
         response = make_response(
             request, 503, to_tag=self._shed_tag, extra=[("retry-after", str(self.load.retry_after()))]

@@ -22,6 +22,9 @@ and retransmit, which is more work again. pbxd refuses new work instead, with
 
 Only new work is shed: a request that answers a challenge (it carries credentials) continues
 work already started, and is refused only when the database backlog is at its hard limit.
+The share shed for not keeping up spares the addresses of registered phones: strangers (a
+flood, a scanner) are refused first, and a phone behind the same NAT as a flood keeps its
+service.
 Retransmissions never reach this decision (their transaction answers them), nor do OPTIONS,
 ACK, CANCEL or in-dialog requests: the endpoint asks only about out-of-dialog requests.
 """
@@ -182,11 +185,15 @@ class LoadGauge:
             return False
         return database.backlog >= MAX_DB_BACKLOG or database.oldest_wait(now) >= DB_DELAY_SHED_S
 
-    def shed_reason(self, now: float, method: str, *, continues_work: bool) -> str | None:
+    def shed_reason(
+        self, now: float, method: str, *, continues_work: bool, registered: bool = False
+    ) -> str | None:
         """Why this new request must be refused now, or None to take it. ``continues_work``
-        is True for a request that answers a challenge (it carries credentials)."""
+        is True for a request that answers a challenge (it carries credentials), ``registered``
+        for one from the address of a registered phone."""
         reason = self._database_reason(now, hard_only=continues_work or method != "REGISTER")
-        if reason is None and not continues_work and self.share and self._chance() < self.share:
+        spared = continues_work or registered
+        if reason is None and not spared and self.share and self._chance() < self.share:
             reason = f"not keeping up ({self.why}), shedding {self.share:.0%} of new requests"
         if reason is None:
             return None

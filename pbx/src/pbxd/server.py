@@ -72,6 +72,7 @@ class PbxServer:
             local=self.local,
         )
         self.router = Router(self.endpoint, self.registrar, self.proxy, self.local)
+        self.endpoint.registered_source = lambda host, port: self.registrar.by_address(host, port) is not None
         self.endpoint.handler = self.router
         self._started = False
         self._sweeper: asyncio.Task[None] | None = None

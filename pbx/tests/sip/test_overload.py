@@ -255,3 +255,24 @@ def test_a_retransmission_of_work_taken_before_the_overload_is_never_refused() -
             await endpoint.stop()
 
     asyncio.run(scenario())
+
+
+def test_the_share_shed_spares_registered_phones_but_not_a_database_that_is_behind() -> None:
+    async def scenario() -> None:
+        endpoint, transports, handler, gauge = shedding_endpoint()
+        endpoint.registered_source = lambda host, port: (host, port) == (SOURCE.host, SOURCE.port)
+        endpoint.start()
+        try:
+            endpoint.receive(request("INVITE", "phone"), SOURCE)  # from a registered phone
+            assert [r.method for r in handler.requests] == ["INVITE"]
+            stranger = Peer("udp", "127.0.0.10", 5062)
+            endpoint.receive(request("INVITE", "stranger"), stranger)
+            assert statuses(transports)[-1] == 503
+            gauge.share = 0.0
+            gauge.database = FakeBacklog(backlog=10, waited=DB_DELAY_SHED_S * 2)
+            endpoint.receive(request("REGISTER", "refresh"), SOURCE)  # the database decides
+            assert statuses(transports)[-1] == 503 and len(handler.requests) == 1
+        finally:
+            await endpoint.stop()
+
+    asyncio.run(scenario())
