@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from pbxd.sip import randomness
+
 _HASHES: dict[str, Callable[[bytes], str]] = {
     "MD5": lambda data: hashlib.md5(data, usedforsecurity=False).hexdigest(),
     "SHA-256": lambda data: hashlib.sha256(data).hexdigest(),
@@ -68,10 +70,39 @@ def response_digest(
 def parse_auth_params(value: str) -> tuple[str, dict[str, str]]:
     """``Digest a="1", b=2`` -> ("digest", {"a": "1", "b": "2"}); names lower-cased."""
     scheme, _, rest = value.strip().partition(" ")
-    params: dict[str, str] = {}
-    for name, raw in _AUTH_PARAM.findall(rest):
-        params[name.lower()] = _unquote(raw)
+    params = _split_simple_params(rest)
+    if params is None:
+        params = {name.lower(): _unquote(raw) for name, raw in _AUTH_PARAM.findall(rest)}
     return scheme.lower(), params
+
+
+def _split_simple_params(text: str) -> dict[str, str] | None:
+    """The common form, ``a="x", b=y`` with no comma or escape inside quotes, split without the
+    regular expression (which was the costliest step of a registration); None for any other
+    form, which the regular expression then reads."""
+    if "\\" in text:
+        return None
+    params: dict[str, str] = {}
+    for item in text.split(","):
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        raw = raw.strip()
+        if not sep or name not in _DIGEST_PARAM_NAMES:
+            return None
+        quotes = raw.count('"')
+        if quotes == 2 and raw[0] == '"' and raw[-1] == '"':
+            raw = raw[1:-1]
+        elif quotes or " " in raw or "\t" in raw:
+            return None
+        params[name.lower()] = raw
+    return params
+
+
+# The parameters of RFC 7616 §3.4 as clients write them; any other name takes the long way.
+_DIGEST_PARAM_NAMES = frozenset(
+    {"username", "realm", "nonce", "uri", "response", "algorithm"}
+    | {"cnonce", "opaque", "qop", "nc", "userhash"}
+)
 
 
 def _unquote(raw: str) -> str:
@@ -170,7 +201,7 @@ class NonceFactory:
 
     def issue(self, now: float) -> str:
         # The salt makes every nonce unique, even two issued within the same millisecond.
-        signed = f"{int(now * 1000):x}.{secrets.token_hex(4)}"
+        signed = f"{int(now * 1000):x}.{randomness.token_hex(4)}"
         return f"{signed}.{self._sign(signed)}"
 
     def check(self, nonce: str, now: float) -> NonceStatus:
