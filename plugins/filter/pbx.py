@@ -1,0 +1,47 @@
+# Copyright: (c) 2026, pbxops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that turn the inventory into PBX settings (documentation: the .yml files beside this)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_message import ha1
+from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sites import SiteError, collect_sites, trunks_for
+
+
+def pbx_sites(hosts: list[str], hostvars: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    try:
+        sites = collect_sites(hosts, hostvars)
+    except SiteError as error:
+        raise AnsibleFilterError(str(error)) from None
+    return [
+        {"name": s.name, "role_ip": s.role_ip, "port": s.port, "number_range": str(s.numbers)} for s in sites
+    ]
+
+
+def pbx_trunks(
+    hosts: list[str], hostvars: Mapping[str, Mapping[str, Any]], site: str
+) -> list[dict[str, Any]]:
+    try:
+        trunks: list[dict[str, Any]] = trunks_for(site, collect_sites(hosts, hostvars))
+        return trunks
+    except SiteError as error:
+        raise AnsibleFilterError(str(error)) from None
+
+
+def sip_ha1(password: str, number: str, realm: str, algorithm: str = "MD5") -> str:
+    if not isinstance(password, str) or not password:
+        raise AnsibleFilterError(f"sip_ha1: extension {number}: the password is empty or not a string")
+    try:
+        digest: str = ha1(algorithm, str(number), realm, password)
+        return digest
+    except ValueError as error:
+        raise AnsibleFilterError(f"sip_ha1: {error}") from None
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {"pbx_sites": pbx_sites, "pbx_trunks": pbx_trunks, "sip_ha1": sip_ha1}
