@@ -10,6 +10,7 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_message import ha1
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sites import SiteError, collect_sites, trunks_for
+from ansible_collections.pbxops.wsfc.plugins.plugin_utils.status_view import status_view
 
 
 def pbx_sites(hosts: list[str], hostvars: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -18,7 +19,14 @@ def pbx_sites(hosts: list[str], hostvars: Mapping[str, Mapping[str, Any]]) -> li
     except SiteError as error:
         raise AnsibleFilterError(str(error)) from None
     return [
-        {"name": s.name, "role_ip": s.role_ip, "port": s.port, "number_range": str(s.numbers)} for s in sites
+        {
+            "name": s.name,
+            "role_ip": s.role_ip,
+            "port": s.port,
+            "number_range": str(s.numbers),
+            "hosts": [host for host in hosts if hostvars[host].get("pbx_site") == s.name],
+        }
+        for s in sites
     ]
 
 
@@ -42,6 +50,16 @@ def sip_ha1(password: str, number: str, realm: str, algorithm: str = "MD5") -> s
         raise AnsibleFilterError(f"sip_ha1: {error}") from None
 
 
+def pbx_status_view(sites: list[dict[str, Any]], generated: str) -> dict[str, Any]:
+    view: dict[str, Any] = status_view(sites, generated)
+    return view
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"pbx_sites": pbx_sites, "pbx_trunks": pbx_trunks, "sip_ha1": sip_ha1}
+        return {
+            "pbx_sites": pbx_sites,
+            "pbx_trunks": pbx_trunks,
+            "sip_ha1": sip_ha1,
+            "status_view": pbx_status_view,
+        }
