@@ -30,6 +30,8 @@ class FakeWindows:
     # cmdlet -> what it writes to the warning stream each time it runs
     warnings: dict[str, list[str]] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list)
+    # per call, whether the executor was told to run with no_log (set by the action harness)
+    no_log_flags: list[bool] = field(default_factory=list)
 
     def execute_module(
         self, module_name: str, module_args: dict[str, Any], check_mode: bool
@@ -40,7 +42,8 @@ class FakeWindows:
         pipelines = module_args["pipelines"]
         for pipeline in pipelines:
             for index, step in enumerate(pipeline["steps"]):
-                manifest.validate(step["cmdlet"], step["parameters"], pipeline_input=index > 0)
+                if "set_properties" not in step:
+                    manifest.validate(step["cmdlet"], step["parameters"], pipeline_input=index > 0)
         if check_mode:
             for pipeline in pipelines:
                 if pipeline["changes"]:
@@ -54,6 +57,11 @@ class FakeWindows:
             output: list[Any] = []
             warned: list[str] = []
             for index, step in enumerate(pipeline["steps"]):
+                if "set_properties" in step:
+                    # $object.Name = value on each input object (the handlers' objects are live).
+                    for obj in output:
+                        obj.update(step["set_properties"])
+                    continue
                 warned.extend(self.warnings.get(step["cmdlet"], []))
                 try:
                     output = self.handlers[step["cmdlet"]](step["parameters"], output)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
-from unittest.mock import MagicMock
 
 import pytest
+from action_harness import make_action
 from ansible.errors import AnsibleActionFail
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.cmdlet import SWITCH, OutputOf, Step, change, read
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.pipeline_action import (
@@ -14,6 +15,7 @@ from ansible_collections.pbxops.wsfc.plugins.plugin_utils.pipeline_action import
     PipelineAction,
     Plan,
 )
+from ansible_collections.pbxops.wsfc.plugins.plugin_utils.planning import PlanError
 from fake_windows import CmdletFailure, FakeWindows
 from wsfclab.manifest import CmdletCallError
 
@@ -73,32 +75,6 @@ class Host:
             return [{"Success": True, "RestartNeeded": "No", "ExitCode": "Success"}]
 
         return {"Get-WindowsFeature": get, "Install-WindowsFeature": install}
-
-
-def make_action(
-    cls: type[PipelineAction],
-    args: dict[str, Any],
-    fake: FakeWindows,
-    check_mode: bool = False,
-    diff: bool = False,
-) -> PipelineAction:
-    task = MagicMock()
-    task.args = args
-    task.check_mode = check_mode
-    task.diff = diff
-    task.async_val = 0
-    task.action = "pbxops.wsfc.test_feature"
-    connection = MagicMock()
-    connection._shell.tmpdir = "C:/Windows/Temp/ansible"
-    action = cls(task, connection, MagicMock(), MagicMock(), MagicMock(), None)
-
-    def execute_module(
-        module_name: str, module_args: dict[str, Any], task_vars: Any = None
-    ) -> dict[str, Any]:
-        return fake.execute_module(module_name, module_args, check_mode)
-
-    action._execute_module = execute_module  # type: ignore[method-assign]
-    return action
 
 
 def test_converges_in_two_round_trips_then_is_a_no_op_in_one() -> None:
@@ -247,3 +223,171 @@ def test_plan_reads_the_warnings_of_a_read_and_the_operator_sees_those_of_the_ap
         "Test Result: ClusterConditionallyApproved",
         "You must restart this server to finish the installation.",
     ]
+
+
+# --- the hardened base: secrets, option relations, reported state, refusals, second hop ---------
+
+
+SECRET = "Tr0ub4dor&3-chap"
+
+
+class SecretAction(FeatureAction):
+    """Sends a no_log value to the host, and echoes it everywhere a careless module might."""
+
+    argument_spec = {
+        "names": {"type": "list", "elements": "str", "required": True},
+        "password": {"type": "str", "no_log": True},
+        "fail_with_secret": {"type": "bool", "default": False},
+    }
+
+    def plan(self, args: Mapping[str, Any], observed: Observed) -> Plan:
+        if args["fail_with_secret"]:
+            raise PlanError(f"the password {args['password']} is refused", field=args["password"])
+        change_ = change("install", Step("Install-WindowsFeature", {"Name": (args["password"],)}))
+        return Plan(
+            changes=(change_,),
+            before={"password": "old"},
+            after={"password": args["password"]},
+            warnings=(f"using {args['password']}",),
+            reported=lambda applied: {"password": args["password"], "reported": True},
+        )
+
+
+def test_a_no_log_value_never_appears_in_a_result() -> None:
+    fake = FakeWindows(Host().handlers())
+    fake.handlers["Install-WindowsFeature"] = lambda params, _input: [{"Echo": params["Name"][0]}]
+    args = {"names": ["A"], "password": SECRET}
+    for check_mode in (False, True):
+        result = make_action(SecretAction, dict(args), fake, check_mode=check_mode, diff=True).run(
+            task_vars={}
+        )
+        assert SECRET not in repr(result)
+        assert result["diff"]["after"]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+        assert result["warnings"] == ["using ********"]
+    failed = make_action(SecretAction, {**args, "fail_with_secret": True}, fake).run(task_vars={})
+    assert failed["failed"] is True
+    assert SECRET not in repr(failed)
+    assert failed["msg"] == "the password ******** is refused"
+
+
+def test_a_round_trip_that_carries_a_secret_runs_the_executor_with_no_log() -> None:
+    fake = FakeWindows(Host().handlers())
+    fake.handlers["Install-WindowsFeature"] = lambda _params, _input: []
+    make_action(SecretAction, {"names": ["A"], "password": SECRET}, fake).run(task_vars={})
+    assert fake.no_log_flags == [False, True]
+
+
+def test_an_argument_error_does_not_show_a_secret() -> None:
+    class Choosy(FeatureAction):
+        argument_spec = {
+            "names": {"type": "list", "elements": "str", "required": True},
+            "password": {"type": "str", "no_log": True, "choices": ["a", "b"]},
+        }
+
+    with pytest.raises(AnsibleActionFail) as raised:
+        make_action(Choosy, {"names": ["A"], "password": SECRET}, FakeWindows(Host().handlers())).run(
+            task_vars={}
+        )
+    assert "password" in str(raised.value)
+    assert SECRET not in str(raised.value)
+
+
+class Related(FeatureAction):
+    argument_spec = {
+        "names": {"type": "list", "elements": "str"},
+        "all": {"type": "bool"},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "reason": {"type": "str"},
+    }
+    mutually_exclusive = [("names", "all")]
+    required_one_of = [("names", "all")]
+    required_if = [("state", "absent", ("reason",))]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"names": ["A"], "all": True}, "parameters are mutually exclusive: names|all"),
+        ({}, "one of the following is required: names, all"),
+        ({"names": ["A"], "state": "absent"}, "state is absent but all of the following are missing: reason"),
+    ],
+)
+def test_option_relations_of_a_subclass_are_enforced_before_any_round_trip(
+    args: dict[str, Any], message: str
+) -> None:
+    fake = FakeWindows(Host(A="Installed").handlers())
+    with pytest.raises(AnsibleActionFail, match=re.escape(message)):
+        make_action(Related, args, fake).run(task_vars={})
+    assert fake.calls == []
+
+
+def test_the_state_after_an_apply_is_what_the_host_reported() -> None:
+    class Reported(FeatureAction):
+        def plan(self, args: Mapping[str, Any], observed: Observed) -> Plan:
+            plan = super().plan(args, observed)
+            return Plan(
+                plan.changes,
+                plan.before,
+                plan.after,
+                reported=lambda applied: {"install": applied["install features"][0]["ExitCode"]},
+            )
+
+    fake = FakeWindows(Host(A="Available").handlers())
+    applied = make_action(Reported, {"names": ["A"]}, fake).run(task_vars={})
+    assert applied["state"] == {"install": "Success"}
+    checked = make_action(
+        Reported, {"names": ["B"]}, FakeWindows(Host(B="Available").handlers()), check_mode=True
+    )
+    assert checked.run(task_vars={})["state"] == {"features": {"B": "Installed"}}
+
+
+def test_a_plan_error_fails_with_its_details_and_changes_nothing() -> None:
+    class Refusing(FeatureAction):
+        def plan(self, args: Mapping[str, Any], observed: Observed) -> Plan:
+            raise PlanError("names: 'A' is installed; expected an available feature", feature="A")
+
+    host = Host(A="Available")
+    result = make_action(Refusing, {"names": ["A"]}, FakeWindows(host.handlers())).run(task_vars={})
+    assert result == {
+        "failed": True,
+        "changed": False,
+        "msg": "names: 'A' is installed; expected an available feature",
+        "feature": "A",
+        "round_trips": 1,
+    }
+    assert host.features["A"] == "Available"
+
+
+class DoubleHop(FeatureAction):
+    second_hop = "Install-WindowsFeature"
+
+
+def test_a_second_hop_without_delegable_credentials_fails_before_any_round_trip() -> None:
+    fake = FakeWindows(Host(A="Available").handlers())
+    result = make_action(DoubleHop, {"names": ["A"]}, fake).run(task_vars={})
+    assert result["failed"] is True and result["round_trips"] == 0
+    assert result["msg"].startswith("Install-WindowsFeature must reach other nodes or Active Directory")
+    assert "become_method: runas" in result["msg"]
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize(
+    ("become", "variables"),
+    [
+        (True, {}),
+        (False, {"ansible_winrm_transport": "credssp"}),
+        (False, {"ansible_winrm_transport": ["kerberos", "credssp"]}),
+        (False, {"ansible_psrp_auth": "credssp"}),
+        (False, {"ansible_winrm_kerberos_delegation": "true"}),
+    ],
+)
+def test_a_second_hop_runs_with_become_credssp_or_delegation(become: bool, variables: dict[str, Any]) -> None:
+    fake = FakeWindows(Host(A="Available").handlers())
+    result = make_action(DoubleHop, {"names": ["A"]}, fake, become=become).run(task_vars=variables)
+    assert result["changed"] is True and result["round_trips"] == 2
+
+
+def test_become_by_another_method_does_not_carry_a_second_hop() -> None:
+    fake = FakeWindows(Host(A="Available").handlers())
+    result = make_action(DoubleHop, {"names": ["A"]}, fake, become=True, become_method="su").run(task_vars={})
+    assert result["failed"] is True
