@@ -17,6 +17,8 @@ _GOOD = {"up", "online", "running"}
 _BUSY = {"paused", "joining", "pending", "onlinepending", "offlinepending", "partialonline", "unknown"}
 _LEVELS = {"critical": "bad", "error": "bad", "warning": "warn", "information": "ok", "verbose": "ok"}
 _UNITS = ("B", "KB", "MB", "GB", "TB")
+# Groups that are not roles: the core cluster group and the pool of unassigned disks.
+_NOT_ROLES = {"Cluster", "AvailableStorage"}
 
 
 def tone(state: Any) -> str:
@@ -58,56 +60,64 @@ def _node_view(node: Mapping[str, Any], roles: list[dict[str, Any]]) -> dict[str
     }
 
 
-def _role_view(group: Mapping[str, Any]) -> dict[str, Any]:
-    state = _text(group, "state", default="Unknown")
-    resources = [
-        {
-            "name": _text(r, "name"),
-            "type": _text(r, "resource_type", "type"),
-            "state": _text(r, "state", default="Unknown"),
-            "tone": tone(_text(r, "state")),
-        }
-        for r in group.get("resources") or []
-    ]
+def _resource_view(resource: Mapping[str, Any]) -> dict[str, Any]:
+    state = _text(resource, "state", default="Unknown")
     return {
-        "name": _text(group, "name"),
-        "owner": _text(group, "owner_node", "owner", default="none"),
+        "name": _text(resource, "name"),
+        "type": _text(resource, "resource_type"),
         "state": state,
         "tone": tone(state),
-        "resources": resources,
     }
 
 
-def _disk_view(disk: Mapping[str, Any], quorum_resource: str) -> dict[str, Any]:
-    size, free = disk.get("size"), disk.get("free_space", disk.get("free"))
+def _role_view(group: Mapping[str, Any], resources: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    state = _text(group, "state", default="Unknown")
+    return {
+        "name": _text(group, "name"),
+        "owner": _text(group, "owner_node", default="none"),
+        "state": state,
+        "tone": tone(state),
+        "resources": [
+            _resource_view(resources.get(str(name).casefold(), {"name": name}))
+            for name in group.get("resources") or []
+        ],
+    }
+
+
+def _disk_view(disk: Mapping[str, Any], witness: str, volumes: Mapping[str, Any]) -> dict[str, Any]:
+    """A Physical Disk resource; its size and free space when the report was given its volume."""
+    name = _text(disk, "name")
+    volume: Mapping[str, Any] = volumes.get(name) or {}
+    size, free = volume.get("size"), volume.get("free_space")
     used_pct = None
     if isinstance(size, int | float) and isinstance(free, int | float) and size > 0:
         used_pct = max(0, min(100, round(100 * (size - free) / size)))
     state = _text(disk, "state", default="Unknown")
-    name = _text(disk, "name")
     nearly_full = used_pct is not None and used_pct >= 90
-    disk_tone = "warn" if nearly_full and tone(state) == "ok" else tone(state)
     return {
         "name": name,
         "state": state,
-        "tone": disk_tone,
-        "owner": _text(disk, "owner_node", "owner", default="none"),
-        "group": _text(disk, "owner_group", "group"),
-        "size": human_size(size),
-        "free": human_size(free) if free is not None else "?",
+        "tone": "warn" if nearly_full and tone(state) == "ok" else tone(state),
+        "owner": _text(disk, "owner_node", default="none"),
+        "group": _text(disk, "owner_group"),
+        "size": human_size(size) if size is not None else "",
+        "free": human_size(free) if free is not None else "",
         "used_pct": used_pct,
-        "witness": bool(quorum_resource) and name == quorum_resource,
+        "witness": bool(witness) and name.casefold() == witness.casefold(),
     }
 
 
 def _quorum_view(
     quorum: Mapping[str, Any], nodes: list[dict[str, Any]], disks: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """Votes as node majority with an optional witness counts them (wsfc-behaviour.md, quorum)."""
-    kind = _text(quorum, "type", "quorum_type", default="Unknown")
-    resource = _text(quorum, "resource", "quorum_resource")
-    witness = next((d for d in disks if d["name"] == resource), None) if resource else None
-    votes_total = len(nodes) + (1 if resource else 0)
+    """Votes as node majority with an optional witness counts them (wsfc-behaviour.md 3.4).
+
+    Dynamic quorum can keep a cluster running with fewer votes after failures one at a time;
+    the verdict is the static count, which is what one more failure risks."""
+    kind = _text(quorum, "quorum_type", default="Unknown")
+    witness_name = _text(quorum, "witness")
+    witness = next((d for d in disks if d["witness"]), None)
+    votes_total = len(nodes) + (1 if witness_name else 0)
     votes_up = sum(1 for n in nodes if n["tone"] == "ok") + (1 if witness and witness["tone"] == "ok" else 0)
     needed = votes_total // 2 + 1
     if votes_up < needed:
@@ -118,7 +128,7 @@ def _quorum_view(
         verdict, quorum_tone = "healthy", "ok"
     return {
         "type": kind,
-        "resource": resource or "none",
+        "resource": witness_name or "none",
         "votes_up": votes_up,
         "votes_total": votes_total,
         "needed": needed,
@@ -128,13 +138,13 @@ def _quorum_view(
 
 
 def _event_view(event: Mapping[str, Any]) -> dict[str, Any]:
-    level = _text(event, "level", "level_display_name", default="Information")
+    level = _text(event, "level", default="Information")
     return {
-        "time": _text(event, "time", "time_created"),
+        "time": _text(event, "time"),
         "level": level,
         "tone": _LEVELS.get(level.lower(), "warn"),
-        "node": _text(event, "node", "machine_name"),
-        "id": _text(event, "id"),
+        "node": _text(event, "node"),
+        "id": _text(event, "event_id"),
         "message": _text(event, "message"),
     }
 
@@ -187,12 +197,21 @@ def _pbx_view(pbx: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def site_view(site: Mapping[str, Any]) -> dict[str, Any]:
+    """One site: ``cluster`` is the ``state`` that ``pbxops.wsfc.cluster_info`` returned."""
     cluster: Mapping[str, Any] = site.get("cluster") or {}
     quorum_raw: Mapping[str, Any] = cluster.get("quorum") or {}
-    roles = [_role_view(g) for g in cluster.get("groups") or [] if not g.get("is_core_group")]
+    resources = {str(r.get("name", "")).casefold(): r for r in cluster.get("resources") or []}
+    roles = [
+        _role_view(g, resources) for g in cluster.get("groups") or [] if g.get("group_type") not in _NOT_ROLES
+    ]
     nodes = [_node_view(n, roles) for n in cluster.get("nodes") or []]
-    quorum_resource = _text(quorum_raw, "resource", "quorum_resource")
-    disks = [_disk_view(d, quorum_resource) for d in cluster.get("disks") or []]
+    witness = _text(quorum_raw, "witness")
+    volumes: Mapping[str, Any] = site.get("volumes") or {}
+    disks = [
+        _disk_view(r, witness, volumes)
+        for r in resources.values()
+        if r.get("resource_type") == "Physical Disk"
+    ]
     quorum = _quorum_view(quorum_raw, nodes, disks)
     pbx = _pbx_view(site.get("pbx"))
     events = sorted(
@@ -200,17 +219,13 @@ def site_view(site: Mapping[str, Any]) -> dict[str, Any]:
     )
     tones = [quorum["tone"], pbx["tone"], *(n["tone"] for n in nodes), *(r["tone"] for r in roles)]
     tones += [d["tone"] for d in disks]
-    health = "bad" if "bad" in tones else "warn" if "warn" in tones else "ok"
-    if not cluster:
-        health = "bad"
+    health = "bad" if "bad" in tones or not cluster.get("exists") else "warn" if "warn" in tones else "ok"
     return {
         "name": _text(site, "name"),
-        "cluster": _text(
-            cluster.get("cluster") or {}, "name", default=_text(site, "cluster_name", default="?")
-        ),
+        "cluster": _text(cluster, "name", default="?"),
         "role_ip": _text(site, "role_ip"),
         "number_range": _text(site, "number_range"),
-        "error": _text(site, "error"),
+        "error": _text(site, "error") or ("" if cluster.get("exists") else _text(cluster, "reason")),
         "health": health,
         "nodes": nodes,
         "roles": roles,
@@ -219,7 +234,7 @@ def site_view(site: Mapping[str, Any]) -> dict[str, Any]:
             {
                 "name": _text(n, "name"),
                 "role": _text(n, "role"),
-                "address": _text(n, "address"),
+                "subnet": _text(n, "subnet"),
                 "state": _text(n, "state", default="Unknown"),
                 "tone": tone(_text(n, "state")),
             }

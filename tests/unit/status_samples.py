@@ -10,72 +10,78 @@ GB = 1024**3
 def cluster(
     name: str, prefix: str, *, n2_state: str, owner: str, witness_state: str = "Online"
 ) -> dict[str, Any]:
+    """The ``state`` of ``pbxops.wsfc.cluster_info`` (plugins/plugin_utils/cluster_info_reader.py)."""
+
+    def resource(name: str, kind: str, group: str, node: str, state: str = "Online") -> dict[str, Any]:
+        return {"name": name, "state": state, "owner_group": group, "owner_node": node, "resource_type": kind}
+
     return {
-        "cluster": {"name": name, "domain": "pbx.lab"},
+        "exists": True,
+        "name": name,
+        "domain": "pbx.lab",
         "nodes": [
             {"name": f"{prefix}-N1", "state": "Up", "id": "1"},
             {"name": f"{prefix}-N2", "state": n2_state, "id": "2"},
         ],
         "networks": [
-            {"name": "Cluster Network 1", "role": "ClusterAndClient", "address": "127.0.1.0", "state": "Up"},
-            {"name": "Cluster Network 2", "role": "Cluster", "address": "127.0.2.0", "state": "Up"},
-        ],
-        "quorum": {"type": "Majority", "resource": "Cluster Disk 1"},
-        "disks": [
             {
-                "name": "Cluster Disk 1",
-                "state": witness_state,
-                "owner_node": f"{prefix}-N1",
-                "owner_group": "Cluster Group",
-                "size": 1 * GB,
-                "free_space": GB // 2,
+                "name": "Cluster Network 1",
+                "role": "cluster_and_client",
+                "subnet": "127.0.1.0/24",
+                "state": "Up",
             },
-            {
-                "name": "Cluster Disk 2",
-                "state": "Online",
-                "owner_node": owner,
-                "owner_group": "PBX",
-                "size": 20 * GB,
-                "free_space": 19 * GB,
-            },
+            {"name": "Cluster Network 2", "role": "cluster", "subnet": "127.0.11.0/24", "state": "Up"},
         ],
+        "quorum": {"quorum_type": "NodeAndDiskMajority", "witness": "Cluster Disk 1"},
         "groups": [
             {
                 "name": "Cluster Group",
                 "owner_node": f"{prefix}-N1",
                 "state": "Online",
-                "is_core_group": True,
-                "resources": [],
+                "group_type": "Cluster",
+                "resources": ["Cluster Name", "Cluster IP Address", "Cluster Disk 1"],
             },
             {
                 "name": "PBX",
                 "owner_node": owner,
                 "state": "Online",
-                "resources": [
-                    {"name": "PBX", "resource_type": "Network Name", "state": "Online"},
-                    {"name": "IP Address 127.0.1.50", "resource_type": "IP Address", "state": "Online"},
-                    {"name": "pbxd", "resource_type": "Generic Service", "state": "Online"},
-                ],
+                "group_type": "GenericService",
+                "resources": ["PBX", "IP Address 127.0.1.50", "pbxd", "Cluster Disk 2"],
             },
+        ],
+        "resources": [
+            resource("Cluster Name", "Network Name", "Cluster Group", f"{prefix}-N1"),
+            resource("Cluster IP Address", "IP Address", "Cluster Group", f"{prefix}-N1"),
+            resource("Cluster Disk 1", "Physical Disk", "Cluster Group", f"{prefix}-N1", witness_state),
+            resource("PBX", "Network Name", "PBX", owner),
+            resource("IP Address 127.0.1.50", "IP Address", "PBX", owner),
+            resource("pbxd", "Generic Service", "PBX", owner),
+            resource("Cluster Disk 2", "Physical Disk", "PBX", owner),
         ],
         "events": [
             {
                 "time": "2026-12-01T21:00:05Z",
                 "level": "Information",
-                "id": 1201,
+                "event_id": 1201,
                 "node": f"{prefix}-N1",
                 "message": "The Cluster service successfully brought the clustered role 'PBX' online.",
             },
             {
                 "time": "2026-12-01T20:59:58Z",
-                "level": "Critical",
-                "id": 1135,
+                "level": "Error",
+                "event_id": 1135,
                 "node": f"{prefix}-N1",
                 "message": f"Cluster node '{prefix}-N2' was removed from the active failover cluster "
                 "membership.",
             },
         ],
     }
+
+
+VOLUMES = {
+    "Cluster Disk 1": {"size": 1 * GB, "free_space": GB // 2},
+    "Cluster Disk 2": {"size": 20 * GB, "free_space": 19 * GB},
+}
 
 
 def pbx(numbers: list[str], calls: list[tuple[str, str, str, str]]) -> dict[str, Any]:
@@ -111,6 +117,7 @@ def two_sites() -> list[dict[str, Any]]:
             "role_ip": "127.0.1.50",
             "number_range": "100-199",
             "cluster": cluster("PBXA-CL", "PBXA", n2_state="Up", owner="PBXA-N1"),
+            "volumes": VOLUMES,
             "pbx": pbx(
                 ["100", "101", "102"], [("100", "201", "site-b", "answered"), ("101", "102", "local", "busy")]
             ),
@@ -120,6 +127,7 @@ def two_sites() -> list[dict[str, Any]]:
             "role_ip": "127.0.2.50",
             "number_range": "200-299",
             "cluster": cluster("PBXB-CL", "PBXB", n2_state="Down", owner="PBXB-N1"),
+            "volumes": VOLUMES,
             "pbx": pbx(["201"], [("100", "201", "site-a", "answered")]),
         },
     ]

@@ -14,7 +14,7 @@ def test_a_node_down_makes_its_site_and_the_report_a_warning_and_puts_quorum_at_
     assert (a["health"], b["health"], view["overall"]) == ("ok", "bad", "bad")
     assert [n["tone"] for n in b["nodes"]] == ["ok", "bad"]
     assert b["quorum"] == {
-        "type": "Majority",
+        "type": "NodeAndDiskMajority",
         "resource": "Cluster Disk 1",
         "votes_up": 2,
         "votes_total": 3,
@@ -62,9 +62,9 @@ def test_an_unreachable_pbx_or_a_missing_cluster_is_a_problem() -> None:
 
 def test_a_full_disk_warns_and_every_healthy_site_is_ok() -> None:
     sites = copy.deepcopy(two_sites())
-    sites[1]["cluster"]["nodes"][1]["state"] = "Up"
+    sites[1]["cluster"]["nodes"][1]["state"] = "Up"  # type: ignore[index]
     assert status_view(sites, "t")["overall"] == "ok"
-    sites[1]["cluster"]["disks"][1]["free_space"] = 1
+    sites[1]["volumes"] = {"Cluster Disk 2": {"size": 100, "free_space": 1}}
     view = status_view(sites, "t")
     assert view["sites"][1]["disks"][1]["tone"] == "warn" and view["overall"] == "warn"
 
