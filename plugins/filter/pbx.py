@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.pbxops.wsfc.plugins.plugin_utils.inventory_checks import inventory_problems
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_message import ha1
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sites import SiteError, collect_sites, trunks_for
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.status_view import status_view
@@ -48,6 +49,11 @@ def sip_ha1(password: str, number: str, realm: str, algorithm: str = "MD5") -> s
         return digest
     except ValueError as error:
         raise AnsibleFilterError(f"sip_ha1: {error}") from None
+
+
+def pbx_inventory_problems(hosts: list[str], hostvars: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    problems: list[str] = inventory_problems(list(hosts), hostvars)
+    return problems
 
 
 def pbx_status_view(sites: list[dict[str, Any]], generated: str) -> dict[str, Any]:
