@@ -166,4 +166,9 @@ def plan(args: Mapping[str, Any], observed: Observed) -> Plan:
         )
     else:
         return Plan(changes=(), before=before, after=before)
-    return Plan(changes=changes, before=before, after=after)
+
+    def reported(applied: Observed) -> dict[str, Any]:
+        returned = applied.get(changes[0].name)
+        return disk_state(disk, returned[0]) if returned else after
+
+    return Plan(changes=changes, before=before, after=after, reported=reported)

@@ -142,15 +142,21 @@ def plan(args: Mapping[str, Any], observed: Observed) -> Plan:
         r: {**v, "owner_node": after["owner_node"], **({"state": resource_state} if resource_state else {})}
         for r, v in before["resources"].items()
     }
-    return Plan(changes=tuple(changes), before=before, after=after)
+    return Plan(
+        changes=tuple(changes),
+        before=before,
+        after=after,
+        reported=lambda applied: reported_state(name, after, applied),
+    )
 
 
-def reported_state(args: Mapping[str, Any], plan: Plan, applied: Observed) -> dict[str, Any]:
-    groups = [o for key, output in applied.outputs.items() if key != "resources after" for o in output]
-    group = find_named(groups, args["name"])
+def reported_state(name: str, predicted: Mapping[str, Any], applied: Observed) -> dict[str, Any]:
+    """The group as the last of Start-, Stop- or Move-ClusterGroup returned it, with its resources."""
+    returned = [o for key, output in applied.outputs.items() if key != "resources after" for o in output]
+    group = find_named(returned[::-1], name)
     if group is None:
-        return dict(plan.after)
-    return group_state(group, applied.outputs.get("resources after", []))
+        return dict(predicted)
+    return group_state(group, applied.get("resources after"))
 
 
 def shortfall(args: Mapping[str, Any], state: Mapping[str, Any]) -> str | None:

@@ -107,10 +107,17 @@ def plan(args: Mapping[str, Any], observed: Observed) -> Plan:
     if not assignments:
         return Plan(changes=(), before=before, after=before)
     current = str(network["Name"])
+    pipeline_name = f"network {current}"
+
+    def reported(applied: Observed) -> dict[str, Any]:
+        returned = applied.get(pipeline_name)
+        return network_state(returned[0]) if returned else after
+
     return Plan(
+        reported=reported,
         changes=(
             change(
-                f"network {current}",
+                pipeline_name,
                 Step("Get-ClusterNetwork", {"Name": (current,), **_cluster(args)}),
                 SetProperties(assignments),
                 select=NETWORK_PROPERTIES,

@@ -122,8 +122,19 @@ def plan(args: Mapping[str, Any], observed: Observed) -> Plan:
             return Plan(changes=(), before=before, after=before)
         step = Step("Set-ClusterQuorum", {"FileShareWitness": share, **cluster})
         after = {"witness": "file_share", "file_share": share}
+    predicted = {"quorum_type": "Majority", **after}
+
+    def reported(applied: Observed) -> dict[str, Any]:
+        returned = (applied.get("set quorum") or [{}])[0]
+        witness = name_of(returned.get("QuorumResource"))
+        state = {**predicted, "quorum_type": returned.get("QuorumType", predicted["quorum_type"])}
+        if witness:
+            state["resource"] = witness
+        return state
+
     return Plan(
         changes=(change("set quorum", step, select=QUORUM_PROPERTIES),),
         before=before,
-        after={"quorum_type": "Majority", **after},
+        after=predicted,
+        reported=reported,
     )

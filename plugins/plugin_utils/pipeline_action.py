@@ -39,7 +39,7 @@ from ansible_collections.pbxops.wsfc.plugins.plugin_utils.planning import (
 )
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.second_hop import SECOND_HOP_HELP, second_hop_means
 
-__all__ = ["EXECUTOR", "ExecutorError", "Observed", "PipelineAction", "Plan", "PlanError"]
+__all__ = ["EXECUTOR", "ExecutorError", "Observed", "PipelineAction", "Plan", "PlanError", "observed_from"]
 
 EXECUTOR = "pbxops.wsfc.cmdlet_pipelines"
 
@@ -68,11 +68,30 @@ class PipelineAction(ActionBase):
     required_by: dict[str, Any] = {}
     second_hop: str | None = None
 
+    def check_arguments(self, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Checks the argument spec cannot express, before any round trip (raise ``PlanError``);
+        returns the arguments the module works with (normalised: a drive letter in upper case)."""
+        return args
+
     def read_pipelines(self, args: Mapping[str, Any]) -> list[Pipeline]:
         raise NotImplementedError
 
     def plan(self, args: Mapping[str, Any], observed: Observed) -> Plan:
         raise NotImplementedError
+
+    def read_more(self, args: Mapping[str, Any], observed: Observed) -> list[Pipeline]:
+        """Pipelines for a second read round trip that depends on the first (cluster cmdlets, only
+        on a host where the Cluster service runs); none by default, so a read costs one trip."""
+        del args, observed
+        return []
+
+    def recover_read(self, args: Mapping[str, Any], failure: Mapping[str, Any]) -> Observed | None:
+        """What to plan from when the read round trip failed (``failure`` is the executor's
+        result, with the ``results`` of the pipelines that ran), or None to fail the task.
+        Some reads fail for a reason the plan mends: the iSCSI cmdlets, while the initiator
+        service is stopped."""
+        del args, failure
+        return None
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result: dict[str, Any] = super().run(tmp, task_vars)
@@ -112,7 +131,8 @@ class PipelineAction(ActionBase):
             if refusal is not None:
                 return {"failed": True, "changed": False, "msg": refusal, "round_trips": 0}
         try:
-            observed = self._run_pipelines(self.read_pipelines(args), task_vars)
+            args = self.check_arguments(args)
+            observed = self._read(args, task_vars)
             plan = self.plan(args, observed)
             applied = Observed()
             if plan.changes and not self._task.check_mode:
@@ -144,6 +164,19 @@ class PipelineAction(ActionBase):
         if warnings:
             result["warnings"] = warnings
         return result
+
+    def _read(self, args: Mapping[str, Any], task_vars: dict[str, Any]) -> Observed:
+        try:
+            observed = self._run_pipelines(self.read_pipelines(args), task_vars)
+        except ExecutorError as error:
+            recovered = self.recover_read(args, error.result)
+            if recovered is None:
+                raise
+            return recovered
+        more = self._run_pipelines(self.read_more(args, observed), task_vars)
+        return Observed(
+            outputs={**observed.outputs, **more.outputs}, warnings={**observed.warnings, **more.warnings}
+        )
 
     def _second_hop_refusal(self, task_vars: Mapping[str, Any]) -> str | None:
         become = bool(getattr(self._play_context, "become", False))
@@ -209,7 +242,13 @@ class PipelineAction(ActionBase):
         )
         if response.get("failed"):
             raise ExecutorError(response)
-        return Observed(
-            outputs={entry["name"]: entry["output"] for entry in response["results"]},
-            warnings={entry["name"]: entry.get("warnings", []) for entry in response["results"]},
-        )
+        return observed_from(response)
+
+
+def observed_from(response: Mapping[str, Any]) -> Observed:
+    """The ``results`` of an executor response (a failed one holds those that ran) as ``Observed``."""
+    results = response.get("results") or []
+    return Observed(
+        outputs={entry["name"]: entry["output"] for entry in results},
+        warnings={entry["name"]: entry.get("warnings", []) for entry in results},
+    )

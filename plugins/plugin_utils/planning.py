@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.cmdlet import Pipeline
+from ansible_collections.pbxops.wsfc.plugins.plugin_utils.cmdlet import Pipeline, SetProperties, Step
 
-__all__ = ["Observed", "Plan", "PlanError", "check_round_trip"]
+__all__ = ["Observed", "Plan", "PlanError", "check_round_trip", "read_back"]
 
 
 @dataclass(frozen=True)
@@ -89,3 +89,12 @@ def check_round_trip(pipelines: Sequence[Pipeline]) -> None:
                     f"pipeline {pipeline.name!r} uses the output of {reference!r}, "
                     "which is not an earlier pipeline of the same round trip"
                 )
+
+
+def read_back(
+    name: str, *steps: Step | SetProperties, select: tuple[str, ...] = (), depth: int = 2
+) -> Pipeline:
+    """A read that ends the apply round trip, so that ``Plan.reported`` sees the state the changes
+    left when the changing cmdlets return nothing (Set-Disk). It is marked as changing only so that
+    it travels with the changes: it never runs in check mode, and it costs no extra round trip."""
+    return Pipeline(name=name, steps=tuple(steps), select=select, changes=True, depth=depth)
