@@ -88,7 +88,7 @@ def test_persistent_sessions_survive_a_reboot_and_disconnect_removes_the_luns(la
         nodes.reboot_node(lab, state, "PBX-N1")
     assert len(output(lab, "PBX-N1", "Get-Disk")) == 3
     change(lab, "PBX-N1", ("Start-Service", {"Name": "MSiSCSI"}))  # Manual: not started at boot
-    result = change(lab, "PBX-N1", ("Get-IscsiTarget", {}), ("Disconnect-IscsiTarget", {}))
+    result = change(lab, "PBX-N1", ("Get-IscsiTarget", {}), ("Disconnect-IscsiTarget", {"Confirm": False}))
     assert "failed" not in result, result
     assert len(output(lab, "PBX-N1", "Get-Disk")) == 1
 

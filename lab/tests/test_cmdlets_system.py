@@ -213,19 +213,24 @@ def test_stopping_a_service_with_running_dependents_needs_force(lab: Lab) -> Non
     assert missing["error_id"] == "InvalidOperationException,Microsoft.PowerShell.Commands.SetServiceCommand"
 
 
-def test_select_gives_null_for_a_missing_property(lab: Lab) -> None:
-    assert output(lab, "PBX-N1", "Get-Disk", {"Number": 0}, select=["Number", "NoSuchProperty"]) == [
-        {"Number": 0, "NoSuchProperty": None}
-    ]
+def test_select_of_a_property_the_lab_does_not_model_is_refused(lab: Lab) -> None:
+    """Windows would give null for a misspelt name and a value for a real property the lab does not
+    model; the lab cannot tell them apart, so it refuses rather than make a value up."""
+    result = run(
+        lab, "PBX-N1", pipeline("d", ("Get-Disk", {"Number": 0}), select=["Number", "AdapterSerialNumber"])
+    )
+    assert result["error_id"] == "wsfclab.Unsupported" and result["step"] == 1
+    assert "MSFT_Disk has no property AdapterSerialNumber in the lab" in result["msg"]
+    assert output(lab, "PBX-N1", "Get-Disk", {"Number": 0}, select=["number"]) == [{"number": 0}]
 
 
 def test_unknown_and_unsimulated_cmdlets_fail_loudly(lab: Lab) -> None:
     unknown = run(lab, "PBX-N1", pipeline("x", ("Get-Nonsense", {})))
     # The executor looks the cmdlet up with Get-Command -ErrorAction Stop, which names itself in the id.
     assert unknown["error_id"] == "CommandNotFoundException,Microsoft.PowerShell.Commands.GetCommandCommand"
-    unsimulated = run(lab, "PBX-N1", pipeline("x", ("Get-ClusterNode", {})))
+    unsimulated = run(lab, "PBX-N1", pipeline("x", ("Update-HostStorageCache", {})))
     assert unsimulated["error_id"] == "wsfclab.Unsupported"
-    assert "unsupported in the lab: Get-ClusterNode" in unsimulated["msg"]
+    assert "unsupported in the lab: Update-HostStorageCache" in unsimulated["msg"]
     wrong_type = run(lab, "PBX-N1", pipeline("x", ("Get-Disk", {"Number": "one"})))
     assert wrong_type["failed"] and "-Number" in wrong_type["msg"]
 

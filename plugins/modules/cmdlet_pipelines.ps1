@@ -4,8 +4,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # The only PowerShell pbxops ships. It runs structured cmdlet pipelines sent by the collection's
-# action plugins: cmdlets are looked up by name, parameter values are splatted, and no text sent
-# by the controller is ever evaluated as script.
+# action plugins: cmdlets are looked up by name, parameter values are splatted, properties are
+# assigned by checked name, and no text sent by the controller is ever evaluated as script.
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 
@@ -25,9 +25,12 @@ $spec = @{
                     elements = 'dict'
                     required = $true
                     options = @{
-                        cmdlet = @{ type = 'str'; required = $true }
+                        cmdlet = @{ type = 'str' }
                         parameters = @{ type = 'dict'; default = @{} }
+                        set_properties = @{ type = 'dict' }
                     }
+                    mutually_exclusive = @(, @('cmdlet', 'set_properties'))
+                    required_one_of = @(, @('cmdlet', 'set_properties'))
                 }
             }
         }
@@ -84,12 +87,16 @@ $module.Result.results = @()
 # The raw output objects of each pipeline that ran, for parameters given as @{ output_of = 'name' }.
 $outputs = @{}
 
-# Refuse before anything runs: a pipeline without steps, and in check mode any pipeline that
-# would change the host.
+# Refuse before anything runs: a pipeline without steps or that starts by assigning properties
+# (there is nothing to assign to), and in check mode any pipeline that would change the host.
 foreach ($pipeline in $module.Params.pipelines) {
     if ($pipeline.steps.Count -eq 0) {
         $module.Result.pipeline = $pipeline.name
         $module.FailJson("pipeline '$($pipeline.name)' has no steps; give it at least one")
+    }
+    if ($null -ne $pipeline.steps[0].set_properties) {
+        $module.Result.pipeline = $pipeline.name
+        $module.FailJson("pipeline '$($pipeline.name)' starts with set_properties; a cmdlet must output the objects first")
     }
     if ($pipeline.changes -and $module.CheckMode) {
         $module.Result.pipeline = $pipeline.name
@@ -102,41 +109,58 @@ foreach ($pipeline in $module.Params.pipelines) {
     $warnings = @()
     for ($index = 0; $index -lt $pipeline.steps.Count; $index++) {
         $step = $pipeline.steps[$index]
-        $failure = "pipeline '$($pipeline.name)' failed at step $($index + 1) ($($step.cmdlet))"
+        $label = if ($null -ne $step.set_properties) { 'set_properties' } else { $step.cmdlet }
+        $failure = "pipeline '$($pipeline.name)' failed at step $($index + 1) ($label)"
         $module.Result.pipeline = $pipeline.name
         $module.Result.step = $index + 1
-        $module.Result.cmdlet = $step.cmdlet
+        $module.Result.cmdlet = $label
         try {
-            # Get-Command expands wildcards and module-qualified names: a plain Verb-Noun only.
-            if ($step.cmdlet -notmatch '^[A-Za-z]+-[A-Za-z0-9]+\z') {
-                throw "'$($step.cmdlet)' is not a Verb-Noun cmdlet name"
-            }
-            # Only cmdlets and functions: never an application, a script file or an alias.
-            $command = Get-Command -Name $step.cmdlet -CommandType Cmdlet, Function -ErrorAction Stop
-            $parameters = @{}
-            foreach ($entry in $step.parameters.GetEnumerator()) {
-                $value = $entry.Value
-                if ($value -is [System.Collections.IDictionary] -and $value.Contains('output_of')) {
-                    if (-not $outputs.ContainsKey($value.output_of)) {
-                        throw "parameter -$($entry.Key) refers to the output of '$($value.output_of)', which is not an earlier pipeline of this call"
-                    }
-                    $value = $outputs[$value.output_of]
+            if ($null -ne $step.set_properties) {
+                # $object.$name = value on every object, which then goes on unchanged. Every name
+                # is checked before anything is assigned, and values are data: neither is script.
+                foreach ($name in $step.set_properties.Keys) {
+                    if ($name -notmatch '^[A-Za-z_][A-Za-z0-9_]*\z') { throw "'$name' is not a property name" }
                 }
-                $parameters[$entry.Key] = $value
-            }
-            $stepWarnings = $null
-            if ($index -eq 0) {
-                $output = @(& $command @parameters -ErrorAction Stop -WarningVariable stepWarnings 3>$null)
+                foreach ($object in $output) {
+                    foreach ($entry in $step.set_properties.GetEnumerator()) {
+                        $name = $entry.Key
+                        $object.$name = $entry.Value
+                    }
+                }
             }
             else {
-                $output = @($output | & $command @parameters -ErrorAction Stop -WarningVariable stepWarnings 3>$null)
+                # Get-Command expands wildcards and module-qualified names: a plain Verb-Noun only.
+                if ($step.cmdlet -notmatch '^[A-Za-z]+-[A-Za-z0-9]+\z') {
+                    throw "'$($step.cmdlet)' is not a Verb-Noun cmdlet name"
+                }
+                # Only cmdlets and functions: never an application, a script file or an alias.
+                $command = Get-Command -Name $step.cmdlet -CommandType Cmdlet, Function -ErrorAction Stop
+                $parameters = @{}
+                foreach ($entry in $step.parameters.GetEnumerator()) {
+                    $value = $entry.Value
+                    if ($value -is [System.Collections.IDictionary] -and $value.Contains('output_of')) {
+                        if (-not $outputs.ContainsKey($value.output_of)) {
+                            throw "parameter -$($entry.Key) refers to the output of '$($value.output_of)', which is not an earlier pipeline of this call"
+                        }
+                        $value = $outputs[$value.output_of]
+                    }
+                    $parameters[$entry.Key] = $value
+                }
+                $stepWarnings = $null
+                if ($index -eq 0) {
+                    $output = @(& $command @parameters -ErrorAction Stop -WarningVariable stepWarnings 3>$null)
+                }
+                else {
+                    $output = @($output | & $command @parameters -ErrorAction Stop -WarningVariable stepWarnings 3>$null)
+                }
+                $warnings += @($stepWarnings | ForEach-Object { $_.Message })
             }
-            $warnings += @($stepWarnings | ForEach-Object { $_.Message })
         }
         catch {
             # The steps before this one ran: a changing pipeline may have changed the host.
             if ($pipeline.changes -and $index -gt 0) { $module.Result.changed = $true }
             $module.Result.error_id = $_.FullyQualifiedErrorId
+            $module.Result.error_category = $_.CategoryInfo.Category.ToString()
             $module.FailJson("${failure}: $($_.Exception.Message)", $_)
         }
     }

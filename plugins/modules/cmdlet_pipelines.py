@@ -16,8 +16,11 @@ description:
   - Each step names a cmdlet and its parameters as data. Cmdlets are looked up by name (only
     cmdlets and functions, never applications or scripts) and the parameters are splatted, so no
     value is ever evaluated as PowerShell code.
+  - Some settings are writable properties of an object rather than cmdlet parameters (the
+    cluster's SameSubnetDelay, a group's FailoverThreshold). A C(set_properties) step assigns them
+    on every object the step before output, by name and as data, as C($object.Name = value) does.
   - Pipelines run in order and the module stops at the first error, naming the pipeline, the step
-    and the cmdlet, with the cmdlet's own message.
+    and the cmdlet, with the cmdlet's own message, error id and error category.
   - Enumerations are returned by name, dates as ISO 8601 strings in UTC, and objects nested deeper
     than O(pipelines[].depth) as their string form.
 version_added: 0.1.0
@@ -59,6 +62,9 @@ options:
           - Each step runs to completion before the next one starts, so a step whose parameters do
             not bind fails after the steps before it have run. When a pipeline that changes the host
             fails after its first step, the result says V(changed=true).
+          - A step is either a cmdlet, with O(pipelines[].steps[].cmdlet) and
+            O(pipelines[].steps[].parameters), or an assignment, with
+            O(pipelines[].steps[].set_properties).
         type: list
         elements: dict
         required: true
@@ -66,8 +72,8 @@ options:
           cmdlet:
             description:
               - The name of the cmdlet, for example C(Get-ClusterGroup).
+              - One of O(pipelines[].steps[].cmdlet) and O(pipelines[].steps[].set_properties) is required.
             type: str
-            required: true
           parameters:
             description:
               - The parameters of the cmdlet, by name without the leading dash.
@@ -78,6 +84,15 @@ options:
                 host, for example the physical disks for C(New-StoragePool -PhysicalDisks)."
             type: dict
             default: {}
+          set_properties:
+            description:
+              - Property names and the values to assign on each object the previous step output, as
+                C($object.Name = value); the objects then go on to the next step.
+              - Names are letters, digits and underscores; a name the object does not have, or a
+                read-only property, fails the step with the error PowerShell gives.
+              - It cannot be the first step of a pipeline, and it changes the host.
+              - Mutually exclusive with O(pipelines[].steps[].cmdlet).
+            type: dict
 attributes:
   check_mode:
     support: partial
@@ -125,6 +140,16 @@ EXAMPLES = r"""
           - cmdlet: Set-Disk
             parameters:
               IsOffline: false
+
+- name: Lower the heartbeat interval of the cluster
+  pbxops.wsfc.cmdlet_pipelines:
+    pipelines:
+      - name: heartbeat
+        changes: true
+        steps:
+          - cmdlet: Get-Cluster
+          - set_properties:
+              SameSubnetDelay: 2000
 
 - name: Pool the disks that can be pooled
   pbxops.wsfc.cmdlet_pipelines:
@@ -179,7 +204,7 @@ step:
   type: int
   sample: 1
 cmdlet:
-  description: The cmdlet of the step that failed.
+  description: The cmdlet of the step that failed, or C(set_properties).
   returned: failure in a step
   type: str
   sample: Get-Disk
@@ -188,4 +213,9 @@ error_id:
   returned: failure in a step
   type: str
   sample: CmdletizationQuery_NotFound_Number,Get-Disk
+error_category:
+  description: The category of the error that stopped the pipeline (C($_.CategoryInfo.Category)).
+  returned: failure in a step
+  type: str
+  sample: ObjectNotFound
 """

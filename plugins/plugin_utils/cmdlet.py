@@ -8,7 +8,9 @@ become code on the host. The executor module (``pbxops.wsfc.cmdlet_pipelines``) 
 parameters into the cmdlet it looks up by name.
 
 Values are plain data: ``str``, ``int``, ``bool`` (for ``[bool]`` parameters), ``SWITCH`` (a
-present switch; leave a switch out to turn it off), and tuples of ``str`` or ``int`` for list
+present switch; leave a switch out to turn it off), ``False`` for a switch that must be said off
+(``{"Confirm": False}`` is ``-Confirm:$false``, which cmdlets that ask for confirmation need on a
+host without a user), and tuples of ``str`` or ``int`` for list
 parameters (``String[]``, ``StringCollection``, ``UInt32[]``). A parameter that takes objects
 (``New-StoragePool -PhysicalDisks``) gets ``OutputOf("name")``: the output objects of an earlier
 pipeline of the same round trip, as they are on the host.

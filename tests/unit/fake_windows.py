@@ -1,27 +1,34 @@
 """A fake Windows host for action-plugin tests: it answers ``cmdlet_pipelines`` calls.
 
-Every step it receives is checked against the cmdlet manifest (so a test fails when an action
-plugin emits a cmdlet or parameter that Windows does not document), changing pipelines are
-refused in check mode as the real executor refuses them, and each cmdlet is answered by a
-handler the test supplies.
+It runs on the executor's contract as the lab does (``wsfclab.executor``: refusals before anything
+runs, step order, the failure result, the ``changed`` rule, warnings), so the two cannot drift.
+Every step it receives is first checked against the cmdlet manifest, so a test fails when an
+action plugin emits a cmdlet or parameter that Windows does not document, and each cmdlet is
+answered by a handler the test supplies. A cmdlet that would ask for confirmation fails as a
+non-interactive host fails, as on Windows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from wsfclab.errors import CmdletError, ErrorCategory
+from wsfclab.executor import Step, execute, is_assignment
 from wsfclab.manifest import load_manifest
 
-# handler(parameters, pipeline_input) -> output objects
+# handler(parameters, pipeline_input) -> output objects (plain dicts)
 Handler = Callable[[dict[str, Any], list[Any]], list[Any]]
 
 
-class CmdletFailure(Exception):
-    def __init__(self, message: str, error_id: str) -> None:
-        super().__init__(message)
-        self.error_id = error_id
+class CmdletFailure(CmdletError):
+    """A handler's way to make its cmdlet fail with ``error_id``."""
+
+    def __init__(
+        self, message: str, error_id: str, category: ErrorCategory = ErrorCategory.NotSpecified
+    ) -> None:
+        super().__init__(message, error_id, category)
 
 
 @dataclass
@@ -39,47 +46,48 @@ class FakeWindows:
         assert module_name == "pbxops.wsfc.cmdlet_pipelines"
         self.calls.append(module_args)
         manifest = load_manifest()
-        pipelines = module_args["pipelines"]
-        for pipeline in pipelines:
+        for pipeline in module_args["pipelines"]:
             for index, step in enumerate(pipeline["steps"]):
-                if "set_properties" not in step:
+                if not is_assignment(step):
                     manifest.validate(step["cmdlet"], step["parameters"], pipeline_input=index > 0)
-        if check_mode:
-            for pipeline in pipelines:
-                if pipeline["changes"]:
-                    return {
-                        "failed": True,
-                        "msg": f"pipeline '{pipeline['name']}' changes the host and cannot run in check mode",
-                    }
-        results: list[dict[str, Any]] = []
-        changed = False
-        for pipeline in pipelines:
-            output: list[Any] = []
-            warned: list[str] = []
-            for index, step in enumerate(pipeline["steps"]):
-                if "set_properties" in step:
-                    # $object.Name = value on each input object (the handlers' objects are live).
-                    for obj in output:
-                        obj.update(step["set_properties"])
-                    continue
-                warned.extend(self.warnings.get(step["cmdlet"], []))
-                try:
-                    output = self.handlers[step["cmdlet"]](step["parameters"], output)
-                except CmdletFailure as error:
-                    where = f"pipeline '{pipeline['name']}' failed at step {index + 1} ({step['cmdlet']})"
-                    return {
-                        "failed": True,
-                        "changed": changed,
-                        "msg": f"{where}: {error}",
-                        "pipeline": pipeline["name"],
-                        "step": index + 1,
-                        "cmdlet": step["cmdlet"],
-                        "error_id": error.error_id,
-                        "results": results,
-                    }
-            changed = changed or pipeline["changes"]
-            selected = [
-                {k: obj.get(k) for k in pipeline["select"]} if "select" in pipeline else obj for obj in output
-            ]
-            results.append({"name": pipeline["name"], "output": selected, "warnings": warned})
-        return {"changed": changed, "results": results}
+        return execute(module_args["pipelines"], check_mode, _Handlers(self))
+
+
+class _Handlers:
+    """The fake's ``wsfclab.executor.StepRunner``: the test's handlers over plain dicts."""
+
+    def __init__(self, fake: FakeWindows) -> None:
+        self.fake = fake
+
+    def run_cmdlet(
+        self,
+        step: Step,
+        cmdlet: str,
+        parameters: Mapping[str, Any],
+        references: Mapping[str, list[Any]],
+        piped: list[Any] | None,
+    ) -> list[Any]:
+        binding = load_manifest().bind(cmdlet, parameters, pipeline_input=piped is not None)
+        if piped == []:
+            return []
+        prompt = binding.prompt_error()
+        if prompt is not None:
+            raise prompt
+        step.warnings.extend(self.fake.warnings.get(cmdlet, []))
+        return self.fake.handlers[cmdlet]({**parameters, **references}, piped or [])
+
+    def set_properties(self, step: Step, values: Mapping[str, Any], objects: list[Any]) -> list[Any]:
+        for obj in objects:
+            for name, value in values.items():
+                if name not in obj:
+                    raise CmdletError(
+                        f"The property '{name}' cannot be found on this object. "
+                        "Verify that the property exists and can be set.",
+                        "PropertyNotFound",
+                        ErrorCategory.InvalidOperation,
+                    )
+                obj[name] = value
+        return objects
+
+    def render(self, obj: Any, select: Sequence[str] | None, depth: int) -> Any:
+        return obj if select is None else {name: obj.get(name) for name in select}

@@ -38,7 +38,17 @@ def text(node: tree_sitter.Node) -> str:
 
 
 def literal(node: tree_sitter.Node) -> Any:
-    """A PowerShell literal (hashtable, string, $true/$false, integer) as a Python value."""
+    """A PowerShell literal (hashtable, array, string, $true/$false, integer) as a Python value."""
+    if node.type == "array_expression":  # @(...)
+        statements = [c for c in node.named_children if c.type == "statement_list"]
+        if not statements:
+            return []
+        value = literal(statements[0].named_children[0])
+        return value if isinstance(value, list) else [value]
+    if node.type == "expression_with_unary_operator" and text(node).startswith(","):  # , item
+        return [literal(node.named_children[-1])]
+    if node.type == "array_literal_expression":  # a, b
+        return [literal(c) for c in node.named_children]
     if node.type == "hash_literal_expression":
         return {
             text(entry.named_children[0]).strip(): literal(entry.named_children[-1])
@@ -98,6 +108,22 @@ def test_documentation_matches_the_argument_spec() -> None:
     spec = module_spec()
     assert spec["supports_check_mode"] is True
     compare(spec["options"], documented_options(), "options")
+
+
+def test_a_step_is_either_a_cmdlet_or_set_properties() -> None:
+    steps = module_spec()["options"]["pipelines"]["options"]["steps"]
+    assert steps["mutually_exclusive"] == [["cmdlet", "set_properties"]]
+    assert steps["required_one_of"] == [["cmdlet", "set_properties"]]
+    documented = documented_options()["pipelines"]["suboptions"]["steps"]["suboptions"]
+    assert (
+        "Mutually exclusive with O(pipelines[].steps[].cmdlet)."
+        in documented["set_properties"]["description"]
+    )
+
+
+def test_the_literal_reader_reads_arrays() -> None:
+    root = parse(b"$x = @(, @('a', 'b'))")
+    assert literal(nodes(root, "array_expression")[0]) == [["a", "b"]]
 
 
 @pytest.mark.parametrize(
@@ -185,3 +211,49 @@ def test_a_pipeline_without_steps_is_refused_before_anything_runs() -> None:
     source = SCRIPT.read_text()
     refusal = source.index("has no steps; give it at least one")
     assert refusal < source.index("& $command")
+
+
+def test_set_properties_assigns_by_checked_member_name_and_never_as_script() -> None:
+    """``$object.$name = value``: the name is a member name checked against the property pattern
+    the collection's model uses, every name before anything is assigned; the value is data."""
+    source = SCRIPT.read_text()
+    block = source.split("if ($null -ne $step.set_properties) {", 1)[1].split("            else {", 1)[0]
+    check = block.index(
+        "if ($name -notmatch '^[A-Za-z_][A-Za-z0-9_]*\\z') { throw \"'$name' is not a property name\" }"
+    )
+    assignment = block.index("$object.$name = $entry.Value")
+    assert check < block.index("foreach ($object in $output)") < assignment
+    root = parse(SCRIPT.read_bytes())
+    member_assignments = [
+        text(a)
+        for a in nodes(root, "assignment_expression")
+        if nodes(a.named_children[0], "member_access") and text(a).startswith("$object.")
+    ]
+    assert member_assignments == ["$object.$name = $entry.Value"]
+
+
+def test_a_pipeline_that_starts_with_set_properties_is_refused_before_anything_runs_as_the_lab_does() -> None:
+    from wsfclab.executor import execute
+
+    class Nothing:
+        def run_cmdlet(self, *args: object) -> list[object]:
+            raise AssertionError("nothing runs")
+
+        set_properties = render = run_cmdlet
+
+    pipelines = [{"name": "x", "changes": True, "steps": [{"set_properties": {"A": 1}}]}]
+    lab = execute(pipelines, False, Nothing())  # type: ignore[arg-type]
+    wording = lab["msg"].replace("'x'", "'$($pipeline.name)'")
+    source = SCRIPT.read_text()
+    refusal = source.index(f'$module.FailJson("{wording}")')
+    assert refusal < source.index("& $command")
+    naming = (
+        "$module.Result.pipeline = $pipeline.name\n        $module.FailJson(\"pipeline '$($pipeline.name)'"
+    )
+    assert naming + " starts with" in source
+
+
+def test_a_failed_step_reports_its_error_category_as_the_lab_does() -> None:
+    catch = SCRIPT.read_text().split("catch {", 1)[1]
+    category = catch.index("$module.Result.error_category = $_.CategoryInfo.Category.ToString()")
+    assert category < catch.index("$module.FailJson(")

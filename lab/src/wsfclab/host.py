@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from wsfclab.argspec import ArgumentError, SpecError, load_module_spec, pass_vars_of, validate
-from wsfclab.errors import LabError
+from wsfclab.cmdlets.cluster import hop
+from wsfclab.errors import LabError, Unsupported
 from wsfclab.lab import Lab
 from wsfclab.nodes import reboot_node
 from wsfclab.state import LabState, NodeState
@@ -48,7 +49,7 @@ class CommandResult:
 
 
 def _unsupported(what: str) -> CommandResult:
-    return CommandResult(1, b"", f"unsupported in the lab: {what}\r\n".encode())
+    return CommandResult(1, b"", f"{Unsupported(what)}\r\n".encode())
 
 
 def _json_line(value: dict[str, Any]) -> bytes:
@@ -253,51 +254,53 @@ class NodeHost:
             env.variables.update(
                 USERPROFILE=_SYSTEM_PROFILE, TEMP="C:\\Windows\\TEMP", TMP="C:\\Windows\\TEMP"
             )
-        result = self._module_result(state, node, run, env, user)
+        with hop.logon(_logon(user, run.become)):
+            result, unsupported = self._module_result(state, node, run, env, user)
         if run.async_job is not None:
             return self._finish_async(state, env, run, result)
         rc = 1 if result.get("failed") else 0
         self._log(f"module {run.name}", user, rc, "check mode" if run.args.get("_ansible_check_mode") else "")
-        stderr = b""
-        if rc and str(result.get("msg", "")).startswith("unsupported in the lab"):
-            stderr = (str(result["msg"]) + "\r\n").encode()
+        stderr = (str(result["msg"]) + "\r\n").encode() if unsupported else b""
         return CommandResult(rc, _json_line(result), stderr)
 
     def _module_result(
         self, state: LabState, node: NodeState, run: payload.ModuleRun, env: NodeEnvironment, user: str
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], bool]:
+        """The module's result, and whether it failed because the lab does not simulate something."""
         twin = TWINS.get(run.name)
         if twin is None:
-            return _failed(
-                f"unsupported in the lab: module {run.name} has no twin; the lab simulates "
-                f"{', '.join(sorted(TWINS))}"
-            )
+            what = f"module {run.name} has no twin; the lab simulates {', '.join(sorted(TWINS))}"
+            return _failed(str(Unsupported(what))), True
         try:
             spec = load_module_spec(run.source, run.source_path, run.name)
             validated = validate(spec, run.name, run.args, env.expand, pass_vars_of(run.basic_util))
         except SpecError as err:
-            return _failed(f"unsupported in the lab: the argument spec of {run.name} cannot be read: {err}")
+            return _failed(str(Unsupported(f"the argument spec of {run.name} cannot be read: {err}"))), True
         except ArgumentError as err:
-            return _failed(str(err))
+            return _failed(str(err)), False
         if validated.options.check_mode and not spec.supports_check_mode:
-            return {
+            skipped = {
                 "changed": False,
                 "skipped": True,
                 "msg": f"remote module ({validated.options.module_name}) does not support check mode",
             }
+            return skipped, False
         ctx = TwinContext(self.lab, state, node, user, validated.options, env)
+        unsupported = False
         try:
             result = twin(ctx, validated.params)
         except ModuleFailure as failure:
             result = _failed(failure.msg, **failure.result)
+            unsupported = failure.unsupported
         except LabError as err:
             result = _failed(str(err))
+            unsupported = isinstance(err, Unsupported)
         except Exception as err:  # a twin bug must reach the operator, with its traceback
             result = _failed(f"Unhandled exception while executing module: {err}")
             result["exception"] = traceback.format_exc()
         if ctx.warnings:
             result["warnings"] = [*result.get("warnings", []), *ctx.warnings]
-        return _mask_result(result, validated.no_log_values)
+        return _mask_result(result, validated.no_log_values), unsupported
 
     def _finish_async(
         self, state: LabState, env: NodeEnvironment, run: payload.ModuleRun, result: dict[str, Any]
@@ -357,3 +360,12 @@ def _mask(value: Any, secrets: frozenset[str]) -> Any:
 
 def _mask_result(result: dict[str, Any], secrets: frozenset[str]) -> dict[str, Any]:
     return {key: _mask(value, secrets) for key, value in result.items()}
+
+
+def _logon(user: str, become: payload.Become | None) -> hop.Logon:
+    """How the module's session logged on, for cmdlets that must reach a second machine."""
+    if become is None:
+        return hop.Logon(user=user)
+    return hop.Logon(
+        user=user, become=True, become_password=become.has_password, become_logon_type=become.logon_type
+    )

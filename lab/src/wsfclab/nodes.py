@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from wsfclab import iscsi, processes
 from wsfclab.build import now_iso
+from wsfclab.cluster import runtime as cluster_runtime
 from wsfclab.errors import LabError
 from wsfclab.services import node_of, start_service
 from wsfclab.state import LabState
@@ -23,6 +24,7 @@ AUTOSTART = ("Automatic", "AutomaticDelayedStart")
 
 
 def stop_node(lab: Lab, state: LabState, node: str) -> None:
+    cluster_runtime.before_shutdown(lab, state, node_of(state, node).name)
     _power_off(state, node, graceful=True)
 
 

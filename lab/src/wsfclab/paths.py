@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from wsfclab.errors import LabError
+from wsfclab.errors import LabError, Unsupported
 from wsfclab.state import LabState, Partition
 
 _DRIVE = re.compile(r"^([A-Za-z]):(.*)$", re.DOTALL)
@@ -41,7 +41,7 @@ def split_windows_path(path: str) -> tuple[str, list[str]]:
     if raw.startswith(("\\\\?\\", "//?/")):
         raw = raw[4:]
     if raw.startswith(("\\\\", "//")):
-        raise LabError(f"unsupported in the lab: UNC path {path!r}; use a drive-letter path such as C:\\dir")
+        raise Unsupported(f"UNC path {path!r}; use a drive-letter path such as C:\\dir")
     match = _DRIVE.match(raw)
     if match is None or (match.group(2) and match.group(2)[0] not in "\\/"):
         raise LabError(

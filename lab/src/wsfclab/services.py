@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wsfclab import processes
-from wsfclab.errors import LabError
+from wsfclab.cluster import clussvc
+from wsfclab.errors import LabError, Unsupported
 from wsfclab.state import LabState, NodeState, Service
 
 if TYPE_CHECKING:
@@ -137,10 +138,12 @@ def start_service(lab: Lab, state: LabState, node: str, name: str) -> Service:
 
 
 def launch_spec(lab: Lab, state: LabState, host: NodeState, service: Service) -> processes.LaunchSpec:
+    if clussvc.is_cluster_service(service.name):
+        return clussvc.launch_spec(lab, host)
     args = processes.split_command_line(service.path)
     if not args or not processes.is_python_binary(args[0]):
-        raise LabError(
-            f"unsupported in the lab: service {service.name!r} on {host.name} runs {service.path!r}; the lab "
+        raise Unsupported(
+            f"service {service.name!r} on {host.name} runs {service.path!r}; the lab "
             "can only run services whose binary is a python.exe (they run under the lab's Python)"
         )
     try:

@@ -9,7 +9,7 @@ and virtual disks.
 How the failover-cluster simulation fits: a clustered disk is a ``DiskState`` with
 ``is_clustered`` set and an ``owner_node``; only the owner's view is online, which is what makes its
 volumes (and their drive letters) resolve on the owner alone. Cluster objects (nodes, groups,
-resources, quorum) will get their own dataclasses under ``LabState.cluster`` with a ``VERSION`` bump.
+resources, quorum) live in ``LabState.cluster`` (``wsfclab.cluster.database``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-VERSION = 1
+from wsfclab.cluster.database import ClusterDatabase
+
+VERSION = 2  # 2: the cluster database (LabState.cluster)
 
 
 @dataclass
@@ -244,6 +246,7 @@ class LabState:
     pools: dict[str, StoragePool] = field(default_factory=dict)
     virtual_disks: dict[str, VirtualDisk] = field(default_factory=dict)
     domain: DomainInfo | None = None
+    cluster: ClusterDatabase | None = None  # the failover cluster the nodes form, if any
     counter: int = 0  # source of unique numbers (session ids, volume ids)
 
     def next_id(self) -> int:

@@ -293,3 +293,26 @@ def test_win_service_dependencies_are_added_removed_and_set(windows: Driver, lab
     )
     assert exact.result["changed"] and exact.result["dependencies"] == ["MSiSCSI"]
     assert dependencies() == start
+
+
+def test_cmdlet_pipelines_takes_set_properties_steps_by_the_module_spec(windows: Driver) -> None:
+    both = [{"name": "x", "changes": True, "steps": [{"cmdlet": "Get-Disk", "set_properties": {"A": 1}}]}]
+    assert windows.run("pbxops.wsfc.cmdlet_pipelines", {"pipelines": both}).result["msg"] == (
+        "parameters are mutually exclusive: cmdlet, set_properties found in pipelines -> steps"
+    )
+    assign = [
+        {
+            "name": "rename",
+            "changes": True,
+            "steps": [
+                {"cmdlet": "Get-Disk", "parameters": {"Number": 0}},
+                {"set_properties": {"FriendlyName": "System"}},
+            ],
+        }
+    ]
+    refused = windows.run("pbxops.wsfc.cmdlet_pipelines", {"pipelines": assign}).result
+    assert (refused["step"], refused["cmdlet"], refused["error_id"]) == (
+        2,
+        "set_properties",
+        "PropertyAssignmentException",
+    )

@@ -5,38 +5,66 @@ A cmdlet is a function ``(call) -> list[CimObject]`` registered with ``@cmdlet(n
 "InputObject"}``), as PowerShell's ByValue binding does; a step that receives objects of another
 class fails as PowerShell fails. With pipeline input the function runs once per input object
 (PowerShell's process block), with ``call.input`` set.
+
+A cmdlet fails with ``raise call.fail(message, "Reason", ErrorCategory.X, target=...)`` (a
+``wsfclab.errors.CmdletError`` whose id is ``Reason,<Cmdlet>``) or raises ``CmdletError`` itself
+when Windows names a .NET class in the id; it writes to the warning stream with
+``call.warn("text")``, as ``Write-Warning`` does, and goes on.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from wsfclab.errors import CmdletError, ErrorCategory
 from wsfclab.state import LabState, NodeState
 
 if TYPE_CHECKING:
     from wsfclab.lab import Lab
 
 
+# Assigns a property on the lab entity behind an object: takes the value as sent, refuses it with
+# the CmdletError Windows gives (a wrong type, a value out of range), applies it to the state and
+# returns the value the object then shows.
+Setter = Callable[[Any], Any]
+
+
 @dataclass
 class CimObject:
-    """An object a cmdlet returns: its .NET/CIM class, its public properties in Windows' order, and a
-    reference to the lab entity behind it (a disk key, a service name) for the next pipeline step."""
+    """An object a cmdlet returns: its .NET/CIM class, its public properties in Windows' order, a
+    reference to the lab entity behind it (a disk key, a service name) for the next pipeline step,
+    and a setter for each property Windows lets a script assign (``settable``; every other property
+    is read-only, as on Windows). Cluster, group and resource objects list their common properties
+    there, so that ``(Get-Cluster).SameSubnetDelay = 2000`` works and ``.Name`` of a disk does not.
+    """
 
     class_name: str
     props: dict[str, Any]
     ref: str | None = None
+    settable: Mapping[str, Setter] = field(default_factory=dict)
 
-
-class CmdletError(Exception):
-    """A terminating error as PowerShell reports it: the message and the FullyQualifiedErrorId."""
-
-    def __init__(self, message: str, error_id: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.error_id = error_id
+    def assign(self, name: str, value: Any) -> None:
+        """``$object.<name> = value`` as PowerShell does it: property names are case-insensitive;
+        an unknown property and a read-only one fail with PowerShell's errors."""
+        found = next((k for k in self.props if k.lower() == name.lower()), None)
+        if found is None:
+            raise CmdletError(
+                f"The property '{name}' cannot be found on this object. "
+                "Verify that the property exists and can be set.",
+                "PropertyNotFound",
+                ErrorCategory.InvalidOperation,
+            )
+        setter = next((s for k, s in self.settable.items() if k.lower() == name.lower()), None)
+        if setter is None:
+            raise CmdletError(
+                f"'{name}' is a ReadOnly property.",
+                "PropertyAssignmentException",
+                ErrorCategory.InvalidOperation,
+            )
+        self.props[found] = setter(value)
 
 
 @dataclass
@@ -50,6 +78,7 @@ class Call:
     input: CimObject | None = None
     input_param: str | None = None  # the parameter the pipeline object bound to
     inputs: list[CimObject] = field(default_factory=list)  # every piped object, for batch cmdlets
+    warnings: list[str] = field(default_factory=list)  # the pipeline's warning stream, shared by its steps
 
     def has(self, name: str) -> bool:
         return name in self.params or self.input_param == name
@@ -63,8 +92,15 @@ class Call:
             return None
         return value if isinstance(value, list) else [value]
 
-    def fail(self, message: str, error_id: str) -> CmdletError:
-        return CmdletError(message, f"{error_id},{self.cmdlet}")
+    def fail(
+        self, message: str, error_id: str, category: ErrorCategory, *, target: str | None = None
+    ) -> CmdletError:
+        """The error to raise, with the cmdlet name appended to ``error_id`` as CDXML cmdlets do."""
+        return CmdletError(message, f"{error_id},{self.cmdlet}", category, target=target)
+
+    def warn(self, message: str) -> None:
+        """Write ``message`` to the warning stream (``WARNING: ...`` on a console); the cmdlet goes on."""
+        self.warnings.append(message)
 
 
 Handler = Callable[[Call], list[CimObject]]
@@ -138,6 +174,8 @@ def not_found(call: Call, class_name: str, param: str, value: Any) -> CmdletErro
         f"No {class_name} objects found with property '{param}' equal to '{value}'.  "
         "Verify the value of the property and retry.",
         f"CmdletizationQuery_NotFound_{param}",
+        ErrorCategory.ObjectNotFound,
+        target=str(value),
     )
 
 
@@ -160,6 +198,7 @@ STORAGE_MESSAGES = {
     41009: "Operation not supported on a critical disk.",
     41013: "Cannot convert the style of a disk with data or other known partitions on it.",
     42002: "The requested access path is already in use.",
+    42010: "The operation is not allowed on a system or critical partition.",  # MSFT_Volume.Format
     43001: "The specified file system is not supported",
     43006: "Cannot perform the requested operation when the drive is read only",
     47001: "This subsystem does not support creation of virtual disks with the specified provisioning type.",
@@ -177,5 +216,9 @@ STORAGE_MESSAGES = {
 }
 
 
+# The CDXML adapter reports these return codes with category NotSpecified and target "StorageWMI"
+# ("NotSpecified: (StorageWMI:ROOT/Microsoft/.../MSFT_Disk) [Initialize-Disk], CimException").
 def storage_error(call: Call, code: int) -> CmdletError:
-    return call.fail(STORAGE_MESSAGES[code], f"StorageWMI {code}")
+    return call.fail(
+        STORAGE_MESSAGES[code], f"StorageWMI {code}", ErrorCategory.NotSpecified, target="StorageWMI"
+    )

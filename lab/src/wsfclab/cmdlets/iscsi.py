@@ -4,22 +4,32 @@ from __future__ import annotations
 
 from wsfclab import iscsi
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet, filter_by
+from wsfclab.errors import ErrorCategory
 from wsfclab.state import IscsiPortal, IscsiSession, IscsiTargetState
 
 AUTH_TYPES = ("NONE", "ONEWAYCHAP", "MUTUALCHAP")
 INITIATOR_INSTANCE = "ROOT\\ISCSIPRT\\0000_0"
+# The iSCSI provider's errors read "NotSpecified: (MSFT_iSCSITarget:ROOT/Microsoft/Windows/Storage/
+# MSFT_iSCSITarget) [Connect-IscsiTarget], CimException": the target names the CIM class.
+NOT_SPECIFIED = ErrorCategory.NotSpecified
+PORTAL = "MSFT_iSCSITargetPortal"
+TARGET = "MSFT_iSCSITarget"
 
 
 def _require_service(call: Call) -> None:
     service = call.node.services.get("MSiSCSI")
     if service is None or service.state != "Running":
-        raise call.fail("The service has not been started.", "HRESULT 0x80070426")
+        raise call.fail(
+            "The service has not been started.", "HRESULT 0x80070426", NOT_SPECIFIED, target=PORTAL
+        )
 
 
 def _auth_type(call: Call) -> str:
     value = call.get("AuthenticationType", "NONE")
     if value not in AUTH_TYPES:  # the provider compares case-sensitively
-        raise call.fail("Invalid parameter ", "HRESULT 0x80041008")
+        raise call.fail(
+            "Invalid parameter ", "HRESULT 0x80041008", ErrorCategory.InvalidArgument, target=PORTAL
+        )
     return str(value)
 
 
@@ -52,7 +62,9 @@ def new_iscsi_target_portal(call: Call) -> list[CimObject]:
         t.portal_address == address and t.portal_port == port for t in call.state.iscsi_targets.values()
     ):
         # Nothing answers on that address: discovery fails (ISDSC_CONNECTION_FAILED).
-        raise call.fail("The target portal could not be connected.", "HRESULT 0xefff0003")
+        raise call.fail(
+            "The target portal could not be connected.", "HRESULT 0xefff0003", NOT_SPECIFIED, target=PORTAL
+        )
     portal = IscsiPortal(
         address=address,
         port=port,
@@ -151,16 +163,27 @@ def connect_iscsi_target(call: Call) -> list[CimObject]:
     target = discovered.get(iqn)
     if target is None:
         raise call.fail(
-            "The target name is not found or is marked as hidden from login.", "HRESULT 0xefff0029"
+            "The target name is not found or is marked as hidden from login.",
+            "HRESULT 0xefff0029",
+            NOT_SPECIFIED,
+            target=TARGET,
         )
     portal_address = call.get("TargetPortalAddress")
     if portal_address is not None and portal_address != target.portal_address:
         raise call.fail(
-            "The target name is not found or is marked as hidden from login.", "HRESULT 0xefff0029"
+            "The target name is not found or is marked as hidden from login.",
+            "HRESULT 0xefff0029",
+            NOT_SPECIFIED,
+            target=TARGET,
         )
     multipath = bool(call.get("IsMultipathEnabled", False))
     if iscsi.sessions_to(call.state, call.node.name, iqn) and not multipath:
-        raise call.fail("The target has already been logged in via an iSCSI session.", "HRESULT 0xefff003f")
+        raise call.fail(
+            "The target has already been logged in via an iSCSI session.",
+            "HRESULT 0xefff003f",
+            NOT_SPECIFIED,
+            target=TARGET,
+        )
     session = IscsiSession(
         session_id=f"ffffe00{call.state.next_id():09x}-4000013700000002",
         target_iqn=iqn,
@@ -207,7 +230,7 @@ def disconnect_iscsi_target(call: Call) -> list[CimObject]:
     if call.get("SessionIdentifier") is not None:
         sessions = [s for s in sessions if s.session_id == call.get("SessionIdentifier")]
     if not sessions:
-        raise call.fail("The session does not exist.", "HRESULT 0xefff001c")
+        raise call.fail("The session does not exist.", "HRESULT 0xefff001c", NOT_SPECIFIED, target=TARGET)
     for session in sessions:
         iscsi.logout(call.state, call.node.name, session)
     if call.get("PassThru"):

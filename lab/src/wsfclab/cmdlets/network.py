@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet, filter_by, matches
+from wsfclab.errors import ErrorCategory
 from wsfclab.state import Nic, NodeState
 from wsfclab.world import stable_hex
 
@@ -146,6 +147,8 @@ def get_net_ip_address(call: Call) -> list[CimObject]:
             f"ROOT/StandardCimv2/MSFT_NetIPAddress class on the  CIM server: {query}. "
             "Verify query parameters and retry.",
             "CmdletizationQuery_NotFound",
+            ErrorCategory.ObjectNotFound,
+            target="MSFT_NetIPAddress",
         )
     return objects
 
@@ -169,6 +172,8 @@ def get_net_ip_configuration(call: Call) -> list[CimObject]:
                 f"No MSFT_NetAdapter objects found with property 'Name' equal to '{alias}'.  "
                 "Verify the value of the property and retry.",
                 "CmdletizationQuery_NotFound_Name",
+                ErrorCategory.ObjectNotFound,
+                target=str(alias),
             )
     if index is not None:
         nics = [n for n in node.nics if n.if_index == index]
@@ -177,6 +182,8 @@ def get_net_ip_configuration(call: Call) -> list[CimObject]:
                 f"No MSFT_NetAdapter objects found with property 'InterfaceIndex' equal to '{index}'.  "
                 "Verify the value of the property and retry.",
                 "CmdletizationQuery_NotFound_InterfaceIndex",
+                ErrorCategory.ObjectNotFound,
+                target=str(index),
             )
     addresses = address_objects(node)
     return [_configuration(node, nic, addresses) for nic in nics]

@@ -1,273 +1,199 @@
 """``run_pipelines``: the lab's side of the ``pbxops.wsfc.cmdlet_pipelines`` executor module.
 
-It takes the module's ``pipelines`` argument and returns exactly the module's result shape
-(lab-contract section 2): every step is checked against the documented signature with
-``manifest.validate`` before it runs, step N+1 receives step N's output on the pipeline, output
-objects are rendered as ConvertTo-Json would (enums as names, dates ISO 8601, nesting cut at
-``depth``), and the first error stops everything with its message and FullyQualifiedErrorId.
+The executor's contract (step order, check-mode refusal, the failure result, the ``changed``
+rule, warnings) is ``wsfclab.executor``; this module is how a step runs on a simulated node. Every
+cmdlet step is bound by the manifest's binder (``Manifest.bind``: the parameter set, mandatory
+parameters, the parameter each piped object binds to), refused as a non-interactive host refuses
+it when it would ask for confirmation, and handed to the simulated cmdlet. Output objects are
+rendered as ConvertTo-Json renders the executor's converted values (enums as names, dates in the
+executor's round-trip UTC format, nesting cut at ``depth``).
 
-One strictness Windows does not have: a pipeline that says ``changes: false`` but calls a cmdlet
-that changes the host fails ("wsfclab.UndeclaredChange"), so check mode can be trusted.
+Two strictnesses Windows does not have: a pipeline that says ``changes: false`` but calls a cmdlet
+that changes the host fails (``wsfclab.UndeclaredChange``), so check mode can be trusted; and
+``select`` of a property the lab does not model fails (``wsfclab.Unsupported``) instead of giving
+null, so a playbook never reads a value the lab made up.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 # The cmdlet modules register themselves on import.
 from wsfclab.cmdlets import iscsi, network, services, storage, system, utility  # noqa: F401
-from wsfclab.cmdlets.base import REGISTRY, Call, CimObject, CmdletDef, CmdletError
-from wsfclab.errors import LabError
-from wsfclab.manifest import CmdletCallError, CmdletSpec, is_output_reference, load_manifest
+from wsfclab.cmdlets.base import REGISTRY, Call, CimObject, CmdletDef
+from wsfclab.errors import CmdletError, ErrorCategory, LabError, UndeclaredChange, Unsupported
+from wsfclab.executor import Step, execute
+from wsfclab.manifest import Binding, load_manifest
 from wsfclab.state import LabState
 
 if TYPE_CHECKING:
     from wsfclab.lab import Lab
 
-_VERB_NOUN = re.compile(r"[A-Za-z]+-[A-Za-z0-9]+")
-UNSUPPORTED_ID = "wsfclab.Unsupported"  # Windows could do it; the lab cannot
-LAB_ERROR_ID = "wsfclab.LabError"  # the lab refused for another reason (its message says why)
-
-
-class _PipelineFailure(Exception):
-    def __init__(self, step: int, cmdlet: str, message: str, error_id: str) -> None:
-        super().__init__(message)
-        self.step = step
-        self.cmdlet = cmdlet
-        self.message = message
-        self.error_id = error_id
-
 
 def run_pipelines(
     lab: Lab, state: LabState, node: str, pipelines: list[dict[str, Any]], check_mode: bool
 ) -> dict[str, Any]:
-    problem = _shape_problem(pipelines)
-    if problem is not None:
-        return {"failed": True, "msg": problem, "changed": False, "results": []}
-    if check_mode:
-        for pipeline in pipelines:
-            if pipeline.get("changes", False):
-                return {
-                    "failed": True,
-                    "msg": f"pipeline '{pipeline['name']}' changes the host and cannot run in check mode",
-                    "pipeline": pipeline["name"],
-                    "changed": False,
-                    "results": [],
-                }
     host = state.nodes.get(node.upper())
     if host is None:
         raise LabError(f"no node {node!r} in this lab; nodes are {', '.join(sorted(state.nodes))}")
     if not host.running:
         raise LabError(f"node {host.name} is not running; start it with `wsfclab node start {host.name}`")
-    results: list[dict[str, Any]] = []
-    outputs: dict[str, list[CimObject]] = {}  # for parameters given as {"output_of": name}
-    changed = False
-    for pipeline in pipelines:
-        name = pipeline["name"]
-        changes = bool(pipeline.get("changes", False))
+    return execute(pipelines, check_mode, _NodeSteps(lab, state, host.name))
+
+
+def lab_refusal(error: LabError) -> CmdletError:
+    """A refusal of the lab itself in the shape of a cmdlet error: its own id, and a category
+    that tells "not simulated" (NotImplemented) from the lab's other refusals."""
+    category = ErrorCategory.NotImplemented if isinstance(error, Unsupported) else ErrorCategory.NotSpecified
+    return CmdletError(str(error), error.error_id, category)
+
+
+class _NodeSteps:
+    """Runs steps on one node of the lab (a ``wsfclab.executor.StepRunner``)."""
+
+    def __init__(self, lab: Lab, state: LabState, node: str) -> None:
+        self.lab = lab
+        self.state = state
+        self.node = node
+
+    def run_cmdlet(
+        self,
+        step: Step,
+        cmdlet: str,
+        parameters: Mapping[str, Any],
+        references: Mapping[str, list[CimObject]],
+        piped: list[CimObject] | None,
+    ) -> list[CimObject]:
         try:
-            objects = _run_steps(lab, state, host.name, pipeline, changes, outputs=outputs)
-        except _PipelineFailure as failure:
-            changed = changed or (changes and failure.step > 1)
-            return {
-                "failed": True,
-                "msg": f"pipeline '{name}' failed at step {failure.step} ({failure.cmdlet}): "
-                + failure.message,
-                "pipeline": name,
-                "step": failure.step,
-                "cmdlet": failure.cmdlet,
-                "error_id": failure.error_id,
-                "results": results,
-                "changed": changed,
-            }
-        changed = changed or changes
-        select = pipeline.get("select")
-        depth = int(pipeline.get("depth", 2))
-        outputs[name] = objects
-        results.append({"name": name, "output": [render(o, select, depth) for o in objects], "warnings": []})
-    return {"changed": changed, "results": results}
+            return self._run(step, cmdlet, parameters, references, piped)
+        except LabError as error:
+            raise lab_refusal(error) from error
 
+    def _run(
+        self,
+        step: Step,
+        cmdlet: str,
+        parameters: Mapping[str, Any],
+        references: Mapping[str, list[CimObject]],
+        piped: list[CimObject] | None,
+    ) -> list[CimObject]:
+        manifest = load_manifest()
+        empty = [name for name, objects in references.items() if not objects]
+        spec = manifest.cmdlet(cmdlet)
+        definition = REGISTRY.get(spec.name.lower())
+        if not piped:
+            # A first step, or one whose input is empty: PowerShell binds what was given and,
+            # with no object to process, runs nothing.
+            binding = manifest.bind(cmdlet, parameters, pipeline_input=piped is not None, empty=empty)
+            definition = self._check(step, binding, definition, runs=piped is None)
+            if piped is not None:
+                return []
+            return definition.handler(self._call(step, binding, references))
+        bindings = [self._bind_object(cmdlet, parameters, definition, obj, empty) for obj in piped]
+        definition = self._check(step, bindings[0], definition, runs=True)
+        if definition.batch:
+            return definition.handler(self._call(step, bindings[0], references, inputs=piped))
+        produced: list[CimObject] = []
+        for obj, binding in zip(piped, bindings, strict=True):
+            produced.extend(definition.handler(self._call(step, binding, references, input=obj)))
+        return produced
 
-def _shape_problem(pipelines: object) -> str | None:
-    if not isinstance(pipelines, list) or not pipelines:
-        return "pipelines: expected a non-empty list of pipelines"
-    for i, pipeline in enumerate(pipelines):
-        where = f"pipelines[{i}]"
-        if not isinstance(pipeline, Mapping):
-            return f"{where}: expected a mapping with name and steps"
-        if not isinstance(pipeline.get("name"), str) or not pipeline["name"]:
-            return f"{where}.name: expected a non-empty string"
-        if not isinstance(pipeline.get("changes", False), bool):
-            return f"{where}.changes: expected true or false"
-        select = pipeline.get("select")
-        if select is not None and not (isinstance(select, list) and all(isinstance(s, str) for s in select)):
-            return f"{where}.select: expected a list of property names"
-        depth = pipeline.get("depth", 2)
-        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
-            return f"{where}.depth: expected a non-negative integer"
-        steps = pipeline.get("steps")
-        if not isinstance(steps, list) or not steps:
-            return f"{where}.steps: expected a non-empty list of steps"
-        for j, step in enumerate(steps):
-            if not isinstance(step, Mapping) or not isinstance(step.get("cmdlet"), str):
-                return f"{where}.steps[{j}].cmdlet: expected a cmdlet name"
-            if not isinstance(step.get("parameters", {}), Mapping):
-                return f"{where}.steps[{j}].parameters: expected a mapping of parameter names to values"
-    return None
-
-
-def _run_steps(
-    lab: Lab,
-    state: LabState,
-    node: str,
-    pipeline: Mapping[str, Any],
-    changes: bool,
-    *,
-    outputs: Mapping[str, list[CimObject]],
-) -> list[CimObject]:
-    manifest = load_manifest()
-    objects: list[CimObject] = []
-    for index, step in enumerate(pipeline["steps"], start=1):
-        name = step["cmdlet"]
-        raw = dict(step.get("parameters") or {})
-        piped = index > 1
-        if not _VERB_NOUN.fullmatch(name):
-            # As the executor: Get-Command would expand wildcards and module-qualified names.
-            message = f"'{name}' is not a Verb-Noun cmdlet name"
-            raise _PipelineFailure(index, name, message, message)
-        try:
-            spec = manifest.cmdlet(name)
-            params = {
-                manifest.canonical_name(spec.name, k): _dereference(k, v, outputs, index, name)
-                for k, v in raw.items()
-            }
-            definition = REGISTRY.get(spec.name.lower())
-            try:
-                parameter_set = manifest.validate(name, raw, pipeline_input=piped)
-            except CmdletCallError as exc:
-                # The manifest cannot tell apart sets that differ only in which object they take
-                # from the pipeline; the lab knows the class of the piped objects, as PowerShell does.
-                resolved = _set_for_input(spec, params, definition, objects) if piped else None
-                if resolved is None or "could be any of" not in str(exc):
-                    raise
-                parameter_set = resolved
-        except CmdletCallError as exc:
-            raise _PipelineFailure(index, name, str(exc), _binding_error_id(str(exc), name)) from exc
-        _refuse_empty_mandatory(spec, parameter_set, params, index)
+    @staticmethod
+    def _bind_object(
+        cmdlet: str,
+        parameters: Mapping[str, Any],
+        definition: CmdletDef | None,
+        obj: CimObject,
+        empty: list[str],
+    ) -> Binding:
+        """Bind the call for one piped object; ``definition.inputs`` says which parameter takes
+        its class by value."""
+        manifest = load_manifest()
         if definition is None:
-            raise _PipelineFailure(
-                index, spec.name, f"unsupported in the lab: {spec.name} is not simulated", UNSUPPORTED_ID
-            )
-        if definition.changes and not changes:
-            raise _PipelineFailure(
-                index,
-                spec.name,
-                f"{spec.name} changes the host, but pipeline '{pipeline['name']}' says changes: false; "
-                "mark it changes: true so that check mode skips it",
-                "wsfclab.UndeclaredChange",
-            )
-        host = state.nodes[node]
-        try:
-            if not piped:
-                objects = definition.handler(Call(lab, state, host, spec.name, parameter_set, params))
-                continue
-            bindings = [(obj, _bind(definition.inputs, obj, params, spec.name)) for obj in objects]
-            if definition.batch:
-                call = Call(lab, state, host, spec.name, parameter_set, params, inputs=objects)
-                objects = definition.handler(call) if objects else []
-                continue
-            produced: list[CimObject] = []
-            for obj, param in bindings:
-                call = Call(lab, state, host, spec.name, parameter_set, params, input=obj, input_param=param)
-                produced.extend(definition.handler(call))
-            objects = produced
-        except CmdletError as exc:
-            raise _PipelineFailure(index, spec.name, exc.message, exc.error_id) from exc
-        except LabError as exc:
-            error_id = UNSUPPORTED_ID if "unsupported in the lab" in str(exc) else LAB_ERROR_ID
-            raise _PipelineFailure(index, spec.name, str(exc), error_id) from exc
-    return objects
+            return manifest.bind(cmdlet, parameters, pipeline_input=True, empty=empty)
+        by_value = definition.inputs.get(obj.class_name) or definition.inputs.get("*")
+        return manifest.bind_object(cmdlet, parameters, by_value=by_value, properties=obj.props, empty=empty)
 
+    @staticmethod
+    def _check(step: Step, binding: Binding, definition: CmdletDef | None, *, runs: bool) -> CmdletDef:
+        """The lab's refusals, then the confirmation prompt, which comes only when the cmdlet
+        processes an object (ShouldProcess runs in the process block)."""
+        name = binding.cmdlet.name
+        if definition is None:
+            raise Unsupported(f"{name} is not simulated")
+        if definition.changes and not step.changes:
+            raise UndeclaredChange(
+                f"{name} changes the host, but pipeline '{step.pipeline}' says changes: false; "
+                "mark it changes: true so that check mode skips it"
+            )
+        prompt = binding.prompt_error() if runs else None
+        if prompt is not None:
+            raise prompt
+        return definition
 
-def _dereference(
-    parameter: str, value: Any, outputs: Mapping[str, list[CimObject]], step: int, cmdlet: str
-) -> Any:
-    """A value, or for ``{"output_of": name}`` the output objects of that earlier pipeline."""
-    if not is_output_reference(value):
-        return value
-    if value["output_of"] not in outputs:
-        message = (
-            f"parameter -{parameter} refers to the output of '{value['output_of']}', "
-            "which is not an earlier pipeline of this call"
+    def _call(
+        self,
+        step: Step,
+        binding: Binding,
+        references: Mapping[str, list[CimObject]],
+        *,
+        input: CimObject | None = None,
+        inputs: list[CimObject] | None = None,
+    ) -> Call:
+        spec = binding.cmdlet
+        values = dict(binding.parameters)
+        for name, objects in references.items():
+            values[binding.canonical(name)] = objects
+        return Call(
+            self.lab,
+            self.state,
+            self.state.nodes[self.node],
+            spec.name,
+            binding.parameter_set,
+            values,
+            input=input,
+            input_param=binding.piped if input is not None else None,
+            inputs=list(inputs or []),
+            warnings=step.warnings,
         )
-        # The executor throws this text, and PowerShell makes a thrown string its own error id.
-        raise _PipelineFailure(step, cmdlet, message, message)
-    return list(outputs[value["output_of"]])
 
-
-def _refuse_empty_mandatory(
-    spec: CmdletSpec, parameter_set: str, params: Mapping[str, Any], step: int
-) -> None:
-    """PowerShell's binder refuses an empty collection (an output reference to a pipeline that gave
-    nothing) for a mandatory parameter that does not say [AllowEmptyCollection()]."""
-    for name, value in params.items():
-        membership = spec.parameters[name].sets.get(parameter_set)
-        if value == [] and membership is not None and membership.mandatory:
-            raise _PipelineFailure(
-                step,
-                spec.name,
-                f"Cannot bind argument to parameter '{name}' because it is an empty array.",
-                f"ParameterArgumentValidationErrorEmptyArrayNotAllowed,{spec.name}",
+    def set_properties(
+        self, step: Step, values: Mapping[str, Any], objects: list[CimObject]
+    ) -> list[CimObject]:
+        if not step.changes:
+            raise lab_refusal(
+                UndeclaredChange(
+                    f"set_properties changes the host, but pipeline '{step.pipeline}' says changes: false; "
+                    "mark it changes: true so that check mode skips it"
+                )
             )
+        for obj in objects:
+            for name, value in values.items():
+                obj.assign(name, value)
+        return objects
+
+    def render(self, obj: CimObject, select: Sequence[str] | None, depth: int) -> Any:
+        return render(obj, select, depth)
 
 
-def _set_for_input(
-    spec: CmdletSpec, params: Mapping[str, Any], definition: CmdletDef | None, objects: list[CimObject]
-) -> str | None:
-    if definition is None or not objects:
-        return None
-    param = definition.inputs.get(objects[0].class_name) or definition.inputs.get("*")
-    bound = [spec.parameters[p] for p in [*params, param] if p is not None and p in spec.parameters]
-    sets = [s for s in spec.parameter_sets if all(s in p.sets for p in bound)]
-    return sets[0] if sets else None
-
-
-def _bind(inputs: Mapping[str, str], obj: CimObject, params: Mapping[str, Any], cmdlet: str) -> str:
-    """The parameter a piped object binds to by value, or PowerShell's InputObjectNotBound error."""
-    param = inputs.get(obj.class_name) or inputs.get("*")
-    if param is None or param in params:
-        raise CmdletError(
-            "The input object cannot be bound to any parameters for the command either because the "
-            "command does not take pipeline input or the input and its properties do not match any "
-            "of the parameters that take pipeline input.",
-            f"InputObjectNotBound,{cmdlet}",
-        )
-    return param
-
-
-def _binding_error_id(message: str, cmdlet: str) -> str:
-    """The FullyQualifiedErrorId PowerShell gives the binding failure the manifest found."""
-    if "is not a cmdlet" in message:
-        return "CommandNotFoundException,Microsoft.PowerShell.Commands.GetCommandCommand"
-    if "A parameter cannot be found" in message:
-        return f"NamedParameterNotFound,{cmdlet}"
-    if "missing mandatory" in message:
-        return f"MissingMandatoryParameter,{cmdlet}"
-    if "Parameter set cannot be resolved" in message:
-        return f"AmbiguousParameterSet,{cmdlet}"
-    return f"CannotConvertArgument,{cmdlet}"
-
-
-def render(obj: CimObject, select: list[str] | None, depth: int) -> Any:
+def render(obj: CimObject, select: Sequence[str] | None, depth: int) -> Any:
     """One output object as ConvertTo-Json -Depth ``depth`` gives it, keeping only ``select``."""
     if obj.class_name == "":  # a bare value (Select-Object -ExpandProperty)
         return _value(obj.props["Value"], 1, depth)
-    names = select if select is not None else list(obj.props)
+    if select is None:
+        return {name: _value(value, 1, depth) for name, value in obj.props.items()}
     found = {k.lower(): k for k in obj.props}
-    return {name: _value(obj.props.get(found.get(name.lower(), name)), 1, depth) for name in names}
+    missing = [name for name in select if name.lower() not in found]
+    if missing:
+        raise lab_refusal(
+            Unsupported(
+                f"{obj.class_name} has no property {', '.join(missing)} in the lab; it models "
+                f"{', '.join(obj.props)}"
+            )
+        )
+    return {name: _value(obj.props[found[name.lower()]], 1, depth) for name in select}
 
 
 def _value(value: Any, level: int, depth: int) -> Any:
@@ -278,5 +204,12 @@ def _value(value: Any, level: int, depth: int) -> Any:
     if isinstance(value, list):
         return [_value(v, level, depth) for v in value]
     if isinstance(value, datetime):
-        return value.isoformat()
+        return executor_date(value)
     return value
+
+
+def executor_date(value: datetime) -> str:
+    """A date as the executor writes it: ``$date.ToUniversalTime().ToString('o')``, seven
+    fractional digits and ``Z`` (``2026-01-05T09:00:00.0000000Z``)."""
+    utc = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}0Z"

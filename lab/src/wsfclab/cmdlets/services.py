@@ -7,8 +7,8 @@ They work on the same service table and processes as ``wsfclab.services``; the S
 from __future__ import annotations
 
 from wsfclab import services as scm
-from wsfclab.cmdlets.base import Call, CimObject, CmdletError, cmdlet, has_wildcard, matches
-from wsfclab.errors import LabError
+from wsfclab.cmdlets.base import Call, CimObject, cmdlet, has_wildcard, matches
+from wsfclab.errors import CmdletError, ErrorCategory, Unsupported
 from wsfclab.state import NodeState, Service
 
 CONTROLLER = "System.ServiceProcess.ServiceController"
@@ -52,6 +52,8 @@ def _not_found(call: Call, name: str, *, display: bool = False) -> CmdletError:
     return CmdletError(
         f"Cannot find any service with {kind} '{name}'.",
         f"NoServiceFoundForGiven{suffix},{COMMANDS}.{call.cmdlet.replace('-', '')}Command",
+        ErrorCategory.ObjectNotFound,
+        target=name,
     )
 
 
@@ -92,7 +94,7 @@ def _filter_include_exclude(call: Call, chosen: list[Service]) -> list[Service]:
 @cmdlet("Get-Service", inputs={CONTROLLER: "InputObject"})
 def get_service(call: Call) -> list[CimObject]:
     if call.get("ComputerName") is not None:
-        raise LabError("unsupported in the lab: Get-Service -ComputerName")
+        raise Unsupported("Get-Service -ComputerName")
     chosen = _filter_include_exclude(call, _select(call))
     if call.get("DependentServices") or call.get("RequiredServices"):
         related = []
@@ -106,7 +108,7 @@ def get_service(call: Call) -> list[CimObject]:
 @cmdlet("New-Service", changes=True)
 def new_service(call: Call) -> list[CimObject]:
     if call.get("Credential") is not None:
-        raise LabError("unsupported in the lab: New-Service -Credential")
+        raise Unsupported("New-Service -Credential")
     name = str(call.get("Name"))
     try:
         service = scm.create_service(
@@ -125,6 +127,8 @@ def new_service(call: Call) -> list[CimObject]:
             f"Service '{display} ({name})' cannot be created due to the following error: "
             f"{scm.WIN32_MESSAGES[exc.code]}",
             f"CouldNotNewService,{COMMANDS}.NewServiceCommand",
+            ErrorCategory.PermissionDenied,
+            target=name,
         ) from exc
     return [controller(call.node, service)]
 
@@ -132,14 +136,14 @@ def new_service(call: Call) -> list[CimObject]:
 def _start_mode(call: Call, value: object) -> str:
     mode = {"automatic": "Automatic", "manual": "Manual", "disabled": "Disabled"}.get(str(value).lower())
     if mode is None:  # Boot and System apply to drivers only
-        raise LabError(f"unsupported in the lab: -StartupType {value} (driver start types)")
+        raise Unsupported(f"-StartupType {value} (driver start types)")
     return mode
 
 
 @cmdlet("Set-Service", inputs={CONTROLLER: "InputObject"}, changes=True)
 def set_service(call: Call) -> list[CimObject]:
     if call.get("ComputerName") is not None:
-        raise LabError("unsupported in the lab: Set-Service -ComputerName")
+        raise Unsupported("Set-Service -ComputerName")
     if call.input is not None:
         service = scm.get_service(call.node, str(call.input.ref))
     else:
@@ -148,6 +152,8 @@ def set_service(call: Call) -> list[CimObject]:
             raise CmdletError(
                 f"Service '{call.get('Name')}' was not found on computer '.'.",
                 f"InvalidOperationException,{COMMANDS}.SetServiceCommand",
+                ErrorCategory.ObjectNotFound,
+                target=".",
             )
         service = found
     if call.get("DisplayName") is not None:
@@ -162,7 +168,7 @@ def set_service(call: Call) -> list[CimObject]:
     elif status is not None and str(status).lower() == "stopped":
         _stop(call, service, force=False)
     elif status is not None:
-        raise LabError("unsupported in the lab: pausing services")
+        raise Unsupported("pausing services")
     return [controller(call.node, service)] if call.get("PassThru") else []
 
 
@@ -175,6 +181,8 @@ def _start(call: Call, service: Service) -> None:
             "error: "
             f"Cannot start service {service.name} on computer '.'.",
             f"CouldNotStartService,{COMMANDS}.{call.cmdlet.replace('-', '')}Command",
+            ErrorCategory.OpenError,
+            target=service.name,
         ) from exc
 
 
@@ -187,6 +195,8 @@ def _stop(call: Call, service: Service, *, force: bool) -> None:
             "services. "
             "It can only be stopped if the Force flag is set.",
             f"ServiceHasDependentServices,{COMMANDS}.{call.cmdlet.replace('-', '')}Command",
+            ErrorCategory.InvalidOperation,
+            target=CONTROLLER,
         ) from exc
 
 

@@ -13,6 +13,7 @@ import shutil
 
 from wsfclab.build import GPT_BASIC, GPT_MSR, add_view, guid
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet, filter_by, not_found, storage_error
+from wsfclab.errors import ErrorCategory
 from wsfclab.state import DiskState, DiskView, LabState, Partition, StoragePool, VirtualDisk, Volume
 from wsfclab.world import stable_hex
 
@@ -101,7 +102,12 @@ def _disk_for(call: Call, key: str) -> tuple[DiskState, DiskView]:
     disk = call.state.disks[key]
     view = disk.views.get(call.node.name)
     if view is None:
-        raise call.fail("The requested object could not be found.", "StorageWMI 8")
+        raise call.fail(
+            "The requested object could not be found.",
+            "StorageWMI 8",
+            ErrorCategory.NotSpecified,
+            target="StorageWMI",
+        )
     return disk, view
 
 
@@ -242,7 +248,7 @@ def partition_object(
             "MbrType": 7 if disk.partition_style == "MBR" else None,
             "Guid": part.guid if disk.partition_style == "GPT" else None,
             "IsActive": False,
-            "IsBoot": disk.kind == "system" and letter == "C",
+            "IsBoot": _is_boot(disk, part),
             "IsSystem": part.type_name == "System",
             "IsHidden": False,
             "IsReadOnly": view.is_read_only,
@@ -258,6 +264,11 @@ def partition_object(
         },
         ref=f"{disk.key}#{part.number}",
     )
+
+
+def _is_boot(disk: DiskState, part: Partition) -> bool:
+    """The partition Windows runs from (C: on the system disk): critical, like the EFI partition."""
+    return disk.kind == "system" and part.drive_letter == "C"
 
 
 def _partition_objects(call: Call, disks: list[tuple[DiskState, DiskView]] | None = None) -> list[CimObject]:
@@ -417,9 +428,11 @@ def format_volume(call: Call) -> list[CimObject]:
     for obj in targets:
         key, number = str(obj.ref).split("#")
         disk, view = _disk_for(call, key)
+        part = next(p for p in disk.partitions if p.number == int(number))
+        if part.type_name == "System" or _is_boot(disk, part):
+            raise storage_error(call, 42010)
         if view.is_read_only:
             raise storage_error(call, 43006)
-        part = next(p for p in disk.partitions if p.number == int(number))
         volume = part.volume
         assert volume is not None
         file_system = str(call.get("FileSystem", "NTFS"))
@@ -666,7 +679,8 @@ def new_storage_pool(call: Call) -> list[CimObject]:
         if not isinstance(obj, CimObject) or obj.class_name != "MSFT_PhysicalDisk":
             raise call.fail(
                 "Cannot bind parameter 'PhysicalDisks'. Cannot convert the value to type CimInstance.",
-                "CannotConvertArgumentNoMessage,New-StoragePool",
+                "CannotConvertArgumentNoMessage",
+                ErrorCategory.InvalidArgument,
             )
         disk = call.state.disks[str(obj.ref)]
         if call.node.name not in disk.views:

@@ -15,8 +15,8 @@ from wsfclab.catalog import (
     feature_path,
     sub_features,
 )
-from wsfclab.cmdlets.base import Call, CimObject, CmdletError, cmdlet, matches
-from wsfclab.errors import LabError
+from wsfclab.cmdlets.base import Call, CimObject, cmdlet, matches
+from wsfclab.errors import CmdletError, ErrorCategory, Unsupported
 from wsfclab.state import NodeState, Service
 
 _FILTER_TERM = re.compile(r"^\s*(\w+)\s*=\s*(?:'([^']*)'|\"([^\"]*)\"|(\w+))\s*$")
@@ -26,7 +26,7 @@ _FILTER_TERM = re.compile(r"^\s*(\w+)\s*=\s*(?:'([^']*)'|\"([^\"]*)\"|(\w+))\s*$
 def get_cim_instance(call: Call) -> list[CimObject]:
     class_name = call.get("ClassName")
     if class_name is None:
-        raise LabError("unsupported in the lab: Get-CimInstance only with -ClassName")
+        raise Unsupported("Get-CimInstance only with -ClassName")
     namespace = str(call.get("Namespace", "root/cimv2")).replace("\\", "/").lower()
     builders = {
         "win32_operatingsystem": _operating_system,
@@ -36,10 +36,12 @@ def get_cim_instance(call: Call) -> list[CimObject]:
     builder = builders.get(class_name.lower())
     if namespace != "root/cimv2" or builder is None:
         if class_name.lower().startswith(("win32_", "cim_", "msft_")):
-            raise LabError(f"unsupported in the lab: Get-CimInstance -ClassName {class_name} in {namespace}")
+            raise Unsupported(f"Get-CimInstance -ClassName {class_name} in {namespace}")
         raise CmdletError(
             "Invalid class ",
             "HRESULT 0x80041010,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand",
+            ErrorCategory.MetadataError,
+            target=f"{namespace}:{class_name}",
         )
     objects = builder(call.node)
     if call.get("Filter") is not None:
@@ -59,9 +61,7 @@ def _apply_filter(objects: list[CimObject], wql: str) -> list[CimObject]:
     for part in re.split(r"\s+and\s+", wql, flags=re.IGNORECASE):
         match = _FILTER_TERM.match(part)
         if match is None:
-            raise LabError(
-                f"unsupported in the lab: -Filter {wql!r}; the lab understands Name = 'value' AND ..."
-            )
+            raise Unsupported(f"-Filter {wql!r}; the lab understands Name = 'value' AND ...")
         value = next(g for g in match.groups()[1:] if g is not None)
         terms.append((match.group(1).lower(), value.lower()))
 
@@ -226,10 +226,7 @@ def get_windows_feature(call: Call) -> list[CimObject]:
 @cmdlet("Install-WindowsFeature", changes=True)
 def install_windows_feature(call: Call) -> list[CimObject]:
     if call.has("Vhd") or call.has("ConfigurationFilePath") or call.has("ComputerName"):
-        raise LabError(
-            "unsupported in the lab: Install-WindowsFeature with -Vhd, -ConfigurationFilePath or "
-            "-ComputerName"
-        )
+        raise Unsupported("Install-WindowsFeature with -Vhd, -ConfigurationFilePath or -ComputerName")
     requested = []
     for name in call.as_list("Name") or []:
         match = next((f for f in FEATURES if f.lower() == str(name).lower()), None)
@@ -238,6 +235,8 @@ def install_windows_feature(call: Call) -> list[CimObject]:
                 f"ArgumentNotValid: The role, role service, or feature name is not valid: '{name}'. "
                 "The name was not found.",
                 "NameDoesNotExist,Microsoft.Windows.ServerManager.Commands.AddWindowsFeatureCommand",
+                ErrorCategory.InvalidArgument,
+                target=str(name),
             )
         requested.append(match)
     wanted: list[str] = []

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet, matches
-from wsfclab.errors import LabError
+from wsfclab.errors import Unsupported
 
 # Where-Object switch -> (comparison, case-sensitive)
 _OPERATORS = {
@@ -55,7 +55,7 @@ def _compare(op: str, left: Any, right: Any, case_sensitive: bool) -> bool:
     if op in ("in", "notin"):
         items = [_fold(v, case_sensitive) for v in (right if isinstance(right, list) else [right])]
         return (a in items) if op == "in" else (a not in items)
-    raise LabError(f"unsupported in the lab: Where-Object -{op}")
+    raise Unsupported(f"Where-Object -{op}")
 
 
 def _as_bool(value: Any) -> Any:
@@ -68,16 +68,14 @@ def _as_bool(value: Any) -> Any:
 def where_object(call: Call) -> list[CimObject]:
     switches = [name for name in call.params if name.lstrip("C") in _OPERATORS or name in _OPERATORS]
     if not switches:
-        raise LabError(
-            "unsupported in the lab: Where-Object needs -Property and a comparison switch such as -EQ"
-        )
+        raise Unsupported("Where-Object needs -Property and a comparison switch such as -EQ")
     switch = switches[0]
     case_sensitive = switch not in _OPERATORS
     op = _OPERATORS[switch[1:] if case_sensitive else switch]
     name = str(call.get("Property"))
     value = call.get("Value", True)
     if op in ("is", "isnot"):
-        raise LabError("unsupported in the lab: Where-Object -Is/-IsNot (type tests)")
+        raise Unsupported("Where-Object -Is/-IsNot (type tests)")
     return [o for o in call.inputs if _compare(op, _property(o, name), value, case_sensitive)]
 
 

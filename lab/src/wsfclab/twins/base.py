@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from wsfclab.argspec import ModuleOptions
+from wsfclab.errors import Unsupported
 from wsfclab.lab import Lab
 from wsfclab.state import LabState, NodeState
 
@@ -24,15 +25,16 @@ from wsfclab.state import LabState, NodeState
 class ModuleFailure(Exception):
     """The module fails (FailJson): ``msg`` plus any extra result keys."""
 
-    def __init__(self, msg: str, **result: Any) -> None:
+    def __init__(self, msg: str, *, unsupported: bool = False, **result: Any) -> None:
         super().__init__(msg)
         self.msg = msg
+        self.unsupported = unsupported  # the lab does not simulate it (the host says so on stderr too)
         self.result = result
 
 
 def unsupported(what: str) -> ModuleFailure:
     """A failure for something the lab does not simulate; it never passes silently."""
-    return ModuleFailure(f"unsupported in the lab: {what}")
+    return ModuleFailure(Unsupported(what).args[0], unsupported=True)
 
 
 @dataclass

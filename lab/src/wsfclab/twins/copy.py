@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from wsfclab.errors import LabError
+from wsfclab.errors import LabError, Unsupported
 from wsfclab.twins.base import ModuleFailure, TwinContext, file_checksum
 
 
@@ -34,7 +34,7 @@ def win_copy(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
             return _explode(ctx, params, result)
         return _remote(ctx, params, result)
     except LabError as err:
-        raise ModuleFailure(str(err), **result) from err
+        raise ModuleFailure(str(err), unsupported=isinstance(err, Unsupported), **result) from err
 
 
 def _query(ctx: TwinContext, params: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:

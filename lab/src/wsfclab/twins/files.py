@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from wsfclab.errors import LabError
+from wsfclab.errors import LabError, Unsupported
 from wsfclab.twins.base import ModuleFailure, TwinContext, file_checksum, unsupported
 
 
@@ -22,7 +22,7 @@ def _local_or_fail(ctx: TwinContext, path: str, result: dict[str, Any] | None = 
     try:
         return ctx.local(path)
     except LabError as err:
-        raise ModuleFailure(str(err), **(result or {})) from err
+        raise ModuleFailure(str(err), unsupported=isinstance(err, Unsupported), **(result or {})) from err
 
 
 def win_ping(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from wsfclab import services
-from wsfclab.errors import LabError
+from wsfclab.errors import LabError, Unsupported
 from wsfclab.state import Service
 from wsfclab.twins.base import ModuleFailure, TwinContext, unsupported
 
@@ -71,7 +71,7 @@ def win_service(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
     try:
         return _run(ctx, params)
     except LabError as err:
-        raise ModuleFailure(str(err)) from err
+        raise ModuleFailure(str(err), unsupported=isinstance(err, Unsupported)) from err
 
 
 def _run(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""The failover cluster: its database, its pure model, and the runtime that makes it real."""

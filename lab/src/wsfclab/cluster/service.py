@@ -1,0 +1,447 @@
+"""The cluster service of one lab node, as a real process: ``python -m wsfclab.cluster.service
+--state-dir DIR --node NAME`` (the service controller runs it as ClusSvc).
+
+What it does, in one loop:
+- **Heartbeats.** Every SameSubnetDelay it sends a UDP datagram from its address on each cluster
+  network (Role not None) to each peer's address on that network, and it listens on the same
+  sockets; a peer is reachable while it was heard on some network within SameSubnetDelay x
+  SameSubnetThreshold. The ports are chosen by the kernel and published in the cluster database
+  (Windows uses UDP 3343 on every node; the lab's nodes share one host, and two labs may run at
+  once). A cut made by ``wsfclab node isolate`` drops the datagrams at both ends.
+- **Reservations.** It holds the kernel locks of the disks and groups it owns (``locks``) and
+  answers the requests other processes send on its control socket, at once, whatever else it does.
+- **Steps.** Every heartbeat, and at once when poked or when a monitored process exits, it takes the
+  lab's lock without blocking its heartbeats, observes, lets ``model.decide`` rule, and carries the
+  effects out through ``runtime``.
+
+It reads the heartbeat settings without the lab's lock (the state file is replaced atomically), so
+a long cmdlet holding the lock never silences it. It reports readiness to the service controller
+through ``$NOTIFY_SOCKET`` ("READY=1") when one is given. SIGTERM stops it cleanly; SIGKILL (a node
+crash) stops it at once, and the kernel drops its reservations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wsfclab import processes, services
+from wsfclab.cluster import dependencies, events, locks, model, runtime
+from wsfclab.cluster.database import GENERIC_SERVICE, PHYSICAL_DISK, ClusterDatabase
+from wsfclab.errors import LabError
+from wsfclab.lab import Lab
+from wsfclab.state import LabState, to_json
+
+LOCK_RETRY = 0.02  # seconds between attempts to take the lab's lock
+
+
+@dataclass
+class HeartbeatConfig:
+    cluster_id: str = ""
+    delay: float = 1.0  # seconds
+    threshold: int = 10
+    own: dict[str, str] = field(default_factory=dict)  # network -> this node's address on it
+    peers: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)  # network -> (node, ip, port)
+    cut: set[tuple[str, str | None]] = field(default_factory=set)  # (node, network or None)
+
+    @property
+    def timeout(self) -> float:
+        return self.delay * self.threshold
+
+    def is_cut(self, node: str, network: str) -> bool:
+        return (node, None) in self.cut or (node, network) in self.cut
+
+
+def read_config(lab: Lab, node: str) -> HeartbeatConfig | None:
+    """The heartbeat settings from the state file, read without the lab's lock."""
+    try:
+        data = json.loads((lab.state_dir / "state.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    cluster = data.get("cluster")
+    if not cluster or node not in cluster.get("nodes", {}):
+        return None
+    roles = {name: net["role"] for name, net in cluster["networks"].items()}
+    config = HeartbeatConfig(
+        cluster_id=cluster["id"],
+        delay=cluster["properties"]["same_subnet_delay"] / 1000,
+        threshold=cluster["properties"]["same_subnet_threshold"],
+        cut={(c["node"], c["network"]) for c in cluster.get("isolations", [])},
+    )
+    for interface in cluster["interfaces"]:
+        if roles.get(interface["network"], "None") == "None":
+            continue
+        if interface["node"] == node:
+            config.own[interface["network"]] = interface["address"]
+        elif interface["heartbeat_port"]:
+            config.peers.setdefault(interface["network"], []).append(
+                (interface["node"], interface["address"], interface["heartbeat_port"])
+            )
+    return config
+
+
+class ClusterService:
+    def __init__(self, lab: Lab, node: str) -> None:
+        self.lab = lab
+        self.node = node.upper()
+        self.table = locks.LockTable(lab.state_dir)
+        runtime.LOCAL = runtime.LocalLocks(self.node, self.table)
+        self.control = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.control.bind(locks.address(lab.state_dir, self.node))
+        self.sockets: dict[str, socket.socket] = {}  # network -> bound UDP socket
+        self.heard: dict[str, float] = {}  # peer -> monotonic time last heard
+        self.started = time.monotonic()
+        self.active = False
+        self.stopping = False
+        self.want_step = True
+        self.watched: dict[int, int] = {}  # pid -> pidfd of a monitored service process
+        self.config = HeartbeatConfig()
+        self.published: dict[str, int] = {}
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_term)
+        _notify_ready()
+        next_beat = time.monotonic()
+        while not self.stopping:
+            now = time.monotonic()
+            if now >= next_beat:
+                self._refresh_config()
+                self._send_heartbeats()
+                self.want_step = True
+                next_beat = now + self.config.delay
+            if self.want_step and self._try_step():
+                self.want_step = False
+            wait = max(0.0, next_beat - time.monotonic())
+            if self.want_step:
+                wait = min(wait, LOCK_RETRY)
+            self._serve(wait)
+        self.table.release_all()
+
+    def _on_term(self, _signum: int, _frame: object) -> None:
+        self.stopping = True
+
+    def _serve(self, timeout: float) -> None:
+        heartbeats = {sock.fileno(): sock for sock in self.sockets.values()}
+        watched = set(self.watched.values())
+        readable, _, _ = select.select([self.control.fileno(), *heartbeats, *watched], [], [], timeout)
+        for fd in readable:
+            if fd == self.control.fileno():
+                self._answer()
+            elif fd in heartbeats:
+                self._receive(heartbeats[fd])
+            else:
+                self.want_step = True  # a monitored process exited
+                self._unwatch_fd(fd)
+
+    def _answer(self) -> None:
+        try:
+            data, sender = self.control.recvfrom(65536)
+            request: dict[str, Any] = json.loads(data)
+        except (OSError, json.JSONDecodeError):
+            return
+        op = request.get("op")
+        reply: dict[str, Any] = {"ok": True}
+        if op == "acquire":
+            reply["ok"] = self.table.acquire(str(request["lock"]))
+        elif op == "release":
+            self.table.release(str(request["lock"]))
+        elif op == "held":
+            reply["held"] = sorted(self.table.held())
+        elif op == "poke":
+            self.want_step = True
+            return
+        if sender:
+            with contextlib.suppress(OSError):
+                self.control.sendto(json.dumps(reply).encode(), sender)
+
+    # -- heartbeats ----------------------------------------------------------------------
+
+    def _refresh_config(self) -> None:
+        config = read_config(self.lab, self.node)
+        if config is None:
+            return
+        self.config = config
+        for network, address in config.own.items():
+            if network in self.sockets:
+                continue
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                sock.bind((address, 0))
+            except OSError:
+                sock.close()
+                continue
+            sock.setblocking(False)
+            self.sockets[network] = sock
+        for network in [n for n in self.sockets if n not in config.own]:
+            self.sockets.pop(network).close()
+
+    def _send_heartbeats(self) -> None:
+        for network, sock in self.sockets.items():
+            if self.config.is_cut(self.node, network):
+                continue
+            message = json.dumps({"c": self.config.cluster_id, "n": self.node, "net": network}).encode()
+            for peer, address, port in self.config.peers.get(network, []):
+                if self.config.is_cut(peer, network):
+                    continue
+                with contextlib.suppress(OSError):
+                    sock.sendto(message, (address, port))
+
+    def _receive(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                data = sock.recv(4096)
+            except (BlockingIOError, OSError):
+                return
+            try:
+                beat = json.loads(data)
+            except json.JSONDecodeError:
+                continue
+            network, peer = beat.get("net"), beat.get("n")
+            if (
+                beat.get("c") != self.config.cluster_id
+                or not isinstance(peer, str)
+                or not isinstance(network, str)
+            ):
+                continue
+            if self.config.is_cut(self.node, network) or self.config.is_cut(peer, network):
+                continue
+            self.heard[peer] = time.monotonic()
+
+    # -- a step --------------------------------------------------------------------------
+
+    def _try_step(self) -> bool:
+        """Take the lab's lock without waiting; run one step under it. False when it is busy."""
+        path = self.lab.state_dir / "lock"
+        with open(path, "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            try:
+                self._step()
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return True
+
+    def _step(self) -> None:
+        try:
+            state = self.lab._load()
+        except LabError:
+            return
+        processes.refresh(state)
+        before = json.dumps(to_json(state), sort_keys=True)
+        db = state.cluster
+        if db is None or self.node not in db.nodes:
+            self._leave(state)
+        else:
+            self._publish_ports(db)
+            self._decide(state, db)
+        if json.dumps(to_json(state), sort_keys=True) != before:
+            self.lab._save(state)
+
+    def _publish_ports(self, db: ClusterDatabase) -> None:
+        for interface in db.interfaces:
+            if interface.node != self.node:
+                continue
+            sock = self.sockets.get(interface.network)
+            port = sock.getsockname()[1] if sock is not None else 0
+            if interface.heartbeat_port != port:
+                interface.heartbeat_port = port
+                db.touch()
+
+    def _observe(self, state: LabState, db: ClusterDatabase) -> model.Observation:
+        now = time.monotonic()
+        delay, timeout = self.config.delay, self.config.timeout
+        reachable = frozenset(p for p, t in self.heard.items() if now - t < timeout and p in db.nodes)
+        fading = frozenset(p for p in reachable if now - self.heard[p] >= timeout - delay)
+        live_peers = {n for n, v in db.nodes.items() if n != self.node and v.state in model.LIVE_STATES}
+        joining = now - self.started < timeout and not live_peers <= reachable
+        dead = frozenset(
+            r.name
+            for r in db.resources.values()
+            if r.resource_type == GENERIC_SERVICE
+            and r.state == "Online"
+            and db.groups[r.owner_group].owner_node == self.node
+            and not runtime.service_alive(state, r, self.node)
+        )
+        return model.Observation(
+            node=self.node,
+            now=time.time(),
+            reachable=reachable,
+            fading=fading,
+            joining=joining,
+            witness_held=self._witness_held(state, db, reachable),
+            dead_services=dead,
+            active=self.active,
+        )
+
+    def _witness_held(self, state: LabState, db: ClusterDatabase, reachable: frozenset[str]) -> bool:
+        """The witness vote is ours when we hold its reservation, when a peer we hear holds it, or
+        when we can take it now (its holder is gone: arbitration)."""
+        name = db.quorum.witness_resource
+        res = db.resources.get(name) if name else None
+        if res is None:
+            return False
+        disk = state.disks.get(str(res.private.get("DiskPath", "")))
+        if disk is None:
+            return False
+        lock = locks.disk_lock(disk.key)
+        if lock in self.table.held():
+            return True
+        if disk.owner_node in reachable and res.state == "Online":
+            return True
+        return self.table.acquire(lock)
+
+    def _decide(self, state: LabState, db: ClusterDatabase) -> None:
+        observation = self._observe(state, db)
+        effects = model.decide(db, observation)
+        if effects:
+            _trace(f"partition {sorted(model.partition_of(db, observation))} effects {effects}")
+        for effect in effects:
+            self._carry_out(state, db, effect)
+        if self.active:
+            self._drop_strays(state, db)
+            self._save_checkpoints(db)
+        self._watch(state, db)
+
+    def _carry_out(self, state: LabState, db: ClusterDatabase, effect: model.Effect) -> None:
+        match effect:
+            case model.Log(event_id, data):
+                events.record(self.lab, self.node, event_id, **data)
+            case model.SetActive(active):
+                self.active = active
+            case model.OnlineGroup(name):
+                group = db.groups.get(name)
+                if group is not None and group.owner_node == self.node:
+                    runtime.online_group_here(self.lab, state, db, group, self.node)
+            case model.OfflineGroup(name):
+                group = db.groups.get(name)
+                if group is not None:
+                    self._offline_here(state, db, name)
+            case model.OfflineEverything():
+                for name in list(db.groups):
+                    self._offline_here(state, db, name)
+                self.table.release_all()
+            case model.Poke(node):
+                runtime.poke(self.lab, node)
+
+    def _offline_here(self, state: LabState, db: ClusterDatabase, name: str) -> None:
+        """Take the group's resources offline on this node. If the database gives the group to
+        another node meanwhile, its states are that node's to report (Pending while it moves)."""
+        group = db.groups[name]
+        mine = self.table.held() & {locks.group_lock(group.id)}
+        if not mine and group.owner_node != self.node:
+            return
+        saved = {r.name: r.state for r in db.resources_of(name)}
+        for res_name in reversed(dependencies.online_order(db, name)):
+            res = db.resources[res_name]
+            runtime.offline_resource(self.lab, state, db, res, self.node)
+        self.table.release(locks.group_lock(group.id))
+        if group.owner_node == self.node:
+            for res in db.resources_of(name):
+                if res.state != "Failed":
+                    res.state = "Offline"
+            runtime.refresh_group_state(db, group)
+        else:
+            for res in db.resources_of(name):
+                res.state = saved[res.name]
+        db.touch()
+
+    def _drop_strays(self, state: LabState, db: ClusterDatabase) -> None:
+        """Reservations of groups this node does not own (an arbitration won for the witness, a
+        role that failed over while this node was cut off) are released."""
+        by_lock = {locks.group_lock(g.id): g for g in db.groups.values()}
+        disk_groups = {}
+        for res in db.resources.values():
+            if res.resource_type == PHYSICAL_DISK:
+                disk_groups[locks.disk_lock(str(res.private.get("DiskPath", "")))] = db.groups.get(
+                    res.owner_group
+                )
+        for lock in self.table.held():
+            group = by_lock.get(lock)
+            if group is not None and group.owner_node != self.node:
+                self._offline_here(state, db, group.name)
+                continue
+            owner_group = disk_groups.get(lock)
+            if lock in disk_groups and (owner_group is None or owner_group.owner_node != self.node):
+                self.table.release(lock)
+
+    def _save_checkpoints(self, db: ClusterDatabase) -> None:
+        for res in db.resources.values():
+            group = db.groups.get(res.owner_group)
+            mine = group is not None and group.owner_node == self.node
+            if (
+                res.checkpoints
+                and res.state == "Online"
+                and mine
+                and runtime.save_checkpoints(self.lab, res, self.node)
+            ):
+                db.touch()
+
+    def _watch(self, state: LabState, db: ClusterDatabase) -> None:
+        """Follow the processes of the Generic Services online here, so that their exit wakes us."""
+        pids = set()
+        host = state.nodes[self.node]
+        for res in db.resources.values():
+            if res.resource_type != GENERIC_SERVICE or res.state != "Online":
+                continue
+            service = services.find_service(host, str(res.private.get("ServiceName", "")))
+            if service is not None and service.pid is not None:
+                pids.add(service.pid)
+        for pid in [p for p in self.watched if p not in pids]:
+            os.close(self.watched.pop(pid))
+        for pid in pids - set(self.watched):
+            with contextlib.suppress(OSError):
+                self.watched[pid] = os.pidfd_open(pid)
+
+    def _unwatch_fd(self, fd: int) -> None:
+        for pid, watched in list(self.watched.items()):
+            if watched == fd:
+                os.close(self.watched.pop(pid))
+
+    def _leave(self, state: LabState) -> None:
+        """No cluster, or this node was evicted: hold nothing."""
+        del state
+        self.table.release_all()
+        self.active = False
+
+
+def _trace(text: str) -> None:
+    """One line of the service's own trace (its log under logs/<NODE>/ClusSvc.log)."""
+    print(f"{time.strftime('%Y/%m/%d-%H:%M:%S')} {text}", flush=True)
+
+
+def _notify_ready() -> None:
+    """Tell the service controller the service runs (the systemd notify protocol)."""
+    target = os.environ.get("NOTIFY_SOCKET")
+    if not target:
+        return
+    address = "\0" + target[1:] if target.startswith("@") else target
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, contextlib.suppress(OSError):
+        sock.sendto(b"READY=1", address)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="clussvc", description="The cluster service of one lab node.")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--node", required=True)
+    args = parser.parse_args(argv)
+    ClusterService(Lab(args.state_dir), args.node).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
