@@ -58,13 +58,14 @@ def _address(host: str, port: int) -> Address:
 
 
 class ActionModule(ActionBase):
+    argument_spec = ARGUMENT_SPEC
     TRANSFERS_FILES = False
     _supports_check_mode = True
     _requires_connection = False
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result: dict[str, Any] = super().run(tmp, task_vars)
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        validation, args = self.validate_argument_spec(argument_spec=self.argument_spec)
         del validation
         if not 0 < args["timeout"] <= 60:
             return {

@@ -46,7 +46,7 @@ options:
       password:
         description:
           - Its SIP password, normally from Ansible Vault. It is used only to answer digest
-            challenges and never returned.
+            challenges, and kept secret (no_log).
         type: str
         required: true
   callee:
@@ -63,7 +63,7 @@ options:
         required: true
       password:
         description:
-          - Its SIP password, never returned.
+          - Its SIP password, kept secret (no_log).
         type: str
         required: true
   trunk_calls:
@@ -102,7 +102,7 @@ options:
             required: true
           password:
             description:
-              - Its SIP password, never returned.
+              - Its SIP password, kept secret (no_log).
             type: str
             required: true
   local_address:
@@ -119,8 +119,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - The checks run in check mode too: they change no configuration. The PBX keeps its usual
-        call records of the test calls.
+      - The checks run in check mode too, since they change no configuration. The PBX keeps its
+        usual call records of the test calls.
   diff_mode:
     support: none
   platform:
