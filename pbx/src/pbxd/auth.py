@@ -1,12 +1,18 @@
 """Digest authentication of requests (REGISTER with 401, INVITE with 407) against the
 extension database, with throttling of sources that keep failing.
 
+Answers to requests that did not authenticate (challenges, refusals) are meant to be sent
+statelessly, and only as many as ``SourceGuard`` allows each source: beyond that the request
+gets no answer at all (``reject`` None), so that the PBX amplifies nothing.
+
 Extensions are cached for a few seconds: every REGISTER and INVITE needs one, and a database
 round trip per request would dominate the cost of a registration.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -15,7 +21,7 @@ from dataclasses import dataclass
 from pbxd.sip import digest
 from pbxd.sip.message import Request, Response, make_response, new_tag
 from pbxd.store.base import Extension, Store
-from pbxd.throttle import FailureThrottle
+from pbxd.throttle import FailureThrottle, SourceGuard
 
 log = logging.getLogger("pbxd.auth")
 
@@ -44,12 +50,24 @@ class Hashes:
 HashLookup = Callable[[str], Awaitable[Hashes | None]]
 
 
+Source = tuple[str, int]  # the address and port a request came from
+
+
 @dataclass(frozen=True, slots=True)
 class AuthOutcome:
-    """Either ``username`` (authenticated) or ``reject`` (the response to send)."""
+    """Either ``username`` (authenticated) or ``reject``: the response to send statelessly,
+    None when the source has had all the answers it may have for now."""
 
     username: str | None = None
     reject: Response | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Early:
+    """An answer decided without the database (see ``Authenticator.precheck``): ``response``
+    to send statelessly, or None to send nothing."""
+
+    response: Response | None
 
 
 class Authenticator:
@@ -60,6 +78,7 @@ class Authenticator:
         store: Store,
         *,
         throttle: FailureThrottle,
+        guard: SourceGuard | None = None,
         clock: Callable[[], float] = time.time,
         algorithms: tuple[str, ...] = DEFAULT_CHALLENGE_ALGORITHMS,
     ) -> None:
@@ -71,7 +90,11 @@ class Authenticator:
         self.realm = realm
         self.store = store
         self.throttle = throttle
+        self.guard = guard or SourceGuard()
         self.clock = clock
+        # The To tag of every challenge and refusal: they are sent statelessly, and their ACK,
+        # which no transaction absorbs, is recognised by it (``set_challenge_tag``).
+        self.challenge_tag = new_tag()
         self.nonces = digest.NonceFactory(nonce_ttl)
         self._cache: dict[str, tuple[float, Extension | None]] = {}
 
@@ -100,35 +123,54 @@ class Authenticator:
             return None
         return Hashes(extension.ha1_md5, extension.ha1_sha256)
 
-    def precheck(self, request: Request, source_host: str, *, proxy: bool) -> Response | None:
-        """The answer that needs no database: refusal of a throttled source, or a challenge to
-        a request without credentials for our realm. None when ``authenticate`` must decide.
-        (Half of all REGISTERs and INVITEs are first attempts: answering them here is cheap.)"""
-        if self.throttle.blocked(source_host, self.clock()):
-            return make_response(request, 403, "Forbidden (too many failed attempts)")
-        if self._credentials(request, proxy) is None:
-            return self.challenge(request, proxy=proxy, stale=False)
+    def set_challenge_tag(self, secret: bytes) -> None:
+        """Derive the challenge tag from a secret the cluster shares, so that the node that
+        takes over after a failover recognises the ACKs of its predecessor's challenges."""
+        self.challenge_tag = hmac.new(secret, b"challenge-tag", hashlib.sha256).hexdigest()[:12]
+
+    def precheck(self, request: Request, source: Source, *, proxy: bool) -> Early | None:
+        """The answer that needs no database: a challenge to a request without credentials for
+        our realm, or the refusal of a throttled source. None when ``authenticate`` must
+        decide. (Half of all REGISTERs and INVITEs are first attempts: answering them here
+        is cheap.)"""
+        credentials = self._credentials(request, proxy)
+        if credentials is None:
+            return Early(self._limited(source, self.challenge(request, proxy=proxy, stale=False)))
+        if self.throttle.blocked((source[0], credentials.username), self.clock()):
+            return Early(self._limited(source, self._refusal(request, "too many failed attempts")))
         return None
 
     async def authenticate(
-        self, request: Request, source_host: str, *, proxy: bool, lookup: HashLookup | None = None
+        self, request: Request, source: Source, *, proxy: bool, lookup: HashLookup | None = None
     ) -> AuthOutcome:
         """Check the request's digest answer; ``proxy`` selects 407/Proxy-Authorization."""
         now = self.clock()
-        if self.throttle.blocked(source_host, now):
-            return AuthOutcome(reject=make_response(request, 403, "Forbidden (too many failed attempts)"))
         credentials = self._credentials(request, proxy)
         if credentials is None:
-            return AuthOutcome(reject=self.challenge(request, proxy=proxy, stale=False))
+            return AuthOutcome(
+                reject=self._limited(source, self.challenge(request, proxy=proxy, stale=False))
+            )
+        throttled = (source[0], credentials.username)
+        if self.throttle.blocked(throttled, now):
+            return AuthOutcome(
+                reject=self._limited(source, self._refusal(request, "too many failed attempts"))
+            )
         hashes = await (lookup or self.extension_hashes)(credentials.username)
         ha1 = hashes.for_algorithm(credentials.algorithm) if hashes is not None else None
         if ha1 is None or not digest.check_response(credentials, ha1, request.method):
-            self.throttle.record_failure(source_host, now)
-            log.info("authentication of %r from %s failed", credentials.username, source_host)
-            return AuthOutcome(reject=make_response(request, 403, "Forbidden (wrong credentials)"))
+            self.throttle.record_failure(throttled, now)
+            log.info("authentication of %r from %s failed", credentials.username, source[0])
+            return AuthOutcome(reject=self._limited(source, self._refusal(request, "wrong credentials")))
         if self.nonces.use(credentials.nonce, credentials.nc, now) is not digest.NonceStatus.VALID:
-            return AuthOutcome(reject=self.challenge(request, proxy=proxy, stale=True))
+            return AuthOutcome(reject=self._limited(source, self.challenge(request, proxy=proxy, stale=True)))
+        self.guard.authenticated(source[0], source[1], now)
         return AuthOutcome(username=credentials.username)
+
+    def _limited(self, source: Source, response: Response) -> Response | None:
+        return response if self.guard.allow(source[0], source[1], self.clock()) else None
+
+    def _refusal(self, request: Request, why: str) -> Response:
+        return make_response(request, 403, f"Forbidden ({why})", to_tag=self.challenge_tag)
 
     def _credentials(self, request: Request, proxy: bool) -> digest.Credentials | None:
         for value in request.get_all("proxy-authorization" if proxy else "authorization"):
@@ -145,4 +187,4 @@ class Authenticator:
             (header, digest.challenge(self.realm, nonce, algorithm, stale=stale))
             for algorithm in self.algorithms
         ]
-        return make_response(request, 407 if proxy else 401, to_tag=new_tag(), extra=extra)
+        return make_response(request, 407 if proxy else 401, to_tag=self.challenge_tag, extra=extra)

@@ -1,6 +1,10 @@
 """Call detail records: one ``CallRecord`` per call, written when the call is answered and
 again when it ends. Writes go through one queue, in order, so that the "ended" version of a
 record never overtakes its "answered" version.
+
+A call is known by its Call-ID and the caller's From tag (a Call-ID alone may come again), and
+an answered call ends only by a BYE of its own dialog, that is with both tags right, that the
+other side accepted (the proxy reports the 2xx). A forged BYE, answered 481, changes nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from pbxd.store.base import CallRecord, Disposition, Store
@@ -32,11 +36,21 @@ def disposition_for(status: int) -> Disposition:
     return "failed"
 
 
+@dataclass(slots=True)
+class _Call:
+    record: CallRecord
+    callee_tag: str | None = None  # the To tag of the answer: with the caller's, the dialog
+
+
+# (Call-ID, the caller's From tag)
+CallKey = tuple[str, str]
+
+
 class CallRecorder:
     def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
-        self._active: dict[str, CallRecord] = {}
+        self._active: dict[CallKey, _Call] = {}
         self._queue: asyncio.Queue[CallRecord] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
 
@@ -60,47 +74,60 @@ class CallRecorder:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
-    def started(self, call_id: str, caller: str, callee: str, route: str) -> None:
-        if call_id not in self._active:
-            self._active[call_id] = CallRecord(call_id, caller, callee, route, start=self._now())
+    def started(self, key: CallKey, caller: str, callee: str, route: str) -> None:
+        if key not in self._active:
+            self._active[key] = _Call(CallRecord(key[0], caller, callee, route, start=self._now()))
 
-    def answered(self, call_id: str) -> None:
-        record = self._active.get(call_id)
-        if record is None or record.answer is not None:
+    def answered(self, key: CallKey, callee_tag: str) -> None:
+        call = self._active.get(key)
+        if call is None or call.record.answer is not None:
             return
-        record.answer = self._now()
-        self._queue.put_nowait(replace(record))
+        call.record.answer = self._now()
+        call.callee_tag = callee_tag
+        self._queue.put_nowait(replace(call.record))
 
-    def failed(self, call_id: str, status: int) -> None:
+    def failed(self, key: CallKey, status: int) -> None:
         """The call ended without being answered (final response ``status``)."""
-        record = self._active.get(call_id)
-        if record is None or record.answer is not None:
+        call = self._active.get(key)
+        if call is None or call.record.answer is not None:
             return
-        del self._active[call_id]
+        del self._active[key]
+        record = call.record
         record.end = self._now()
         record.duration = 0.0
         record.disposition = disposition_for(status)
         self._queue.put_nowait(record)
 
-    def ended(self, call_id: str) -> None:
-        """A BYE ended the call."""
-        record = self._active.pop(call_id, None)
-        if record is None or record.answer is None:
-            return
+    def ended(self, call_id: str, from_tag: str, to_tag: str) -> None:
+        """A BYE with these tags was accepted (answered 2xx): the call of that dialog ended,
+        whichever side hung up."""
+        for caller_tag, callee_tag in ((from_tag, to_tag), (to_tag, from_tag)):
+            call = self._active.get((call_id, caller_tag))
+            if call is not None and call.callee_tag is not None and call.callee_tag == callee_tag:
+                self._end((call_id, caller_tag))
+                return
+
+    def _end(self, key: CallKey) -> None:
+        call = self._active.pop(key)
+        record = call.record
+        assert record.answer is not None
         record.end = self._now()
         record.duration = round((record.end - record.answer).total_seconds(), 3)
         record.disposition = "answered"
         self._queue.put_nowait(record)
 
     def expire(self) -> None:
-        """Close records of answered calls older than MAX_CALL_SECONDS (their BYE was lost)."""
+        """Close records of calls older than MAX_CALL_SECONDS (their BYE was lost)."""
         limit = self.clock() - MAX_CALL_SECONDS
-        for call_id, record in list(self._active.items()):
-            if record.start.timestamp() < limit:
+        for key, call in list(self._active.items()):
+            if call.record.start.timestamp() < limit:
                 log.info(
-                    "call %s had no BYE for %d hours: closing its record", call_id, MAX_CALL_SECONDS // 3600
+                    "call %s had no BYE for %d hours: closing its record", key[0], MAX_CALL_SECONDS // 3600
                 )
-                self.ended(call_id)
+                if call.record.answer is None:
+                    self.failed(key, 408)
+                else:
+                    self._end(key)
 
     async def _write_forever(self) -> None:
         while True:

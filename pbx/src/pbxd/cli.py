@@ -104,6 +104,29 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True, parser_class=_Parser
     )
     db.add_parser("migrate", parents=[common], help="create the database or bring its schema up to date")
+    backup = db.add_parser(
+        "backup", parents=[common], help="copy the SQLite database to PATH, consistently, while pbxd runs"
+    )
+    backup.add_argument("path", type=Path)
+    backup.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
+    restore = db.add_parser(
+        "restore", parents=[common], help="replace the SQLite database with the backup PATH (pbxd stopped)"
+    )
+    restore.add_argument("path", type=Path)
+
+    registrations = groups.add_parser("registrations", help="registered phones").add_subparsers(
+        dest="action", required=True, parser_class=_Parser
+    )
+    registrations_list = registrations.add_parser(
+        "list", parents=[common], help="list registered contacts that have not expired"
+    )
+    registrations_list.add_argument("--number", help="only this extension")
+
+    groups.add_parser(
+        "stats",
+        parents=[common],
+        help="read-only status: health, version, registrations, active calls, calls today",
+    )
 
     groups.add_parser("run", parents=[common], help="run the PBX in the foreground until SIGTERM/SIGINT")
 
@@ -173,6 +196,10 @@ def _dispatch(args: argparse.Namespace, config: PbxConfig, config_path: Path, st
         ),
         ("config", "check"): lambda: commands.config_check(config, config_path),
         ("db", "migrate"): lambda: commands.db_migrate(config),
+        ("db", "backup"): lambda: commands.db_backup(config, args.path, overwrite=args.overwrite),
+        ("db", "restore"): lambda: commands.db_restore(config, args.path),
+        ("registrations", "list"): lambda: commands.registrations_list(config, number=args.number, now=now),
+        ("stats", None): lambda: commands.stats(config, now=now),
     }
     return handlers[key]()
 

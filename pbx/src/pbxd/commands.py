@@ -9,18 +9,32 @@ prints them.
 from __future__ import annotations
 
 import csv
+import importlib.metadata
 import re
+import secrets
+import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pbxd.config import PbxConfig
-from pbxd.extensions import InvalidValueError, PlannedChange, make_extension, validate_number, with_password
+from pbxd.extensions import (
+    InvalidValueError,
+    PlannedChange,
+    extension_from_hashes,
+    make_extension,
+    validate_number,
+    with_password,
+)
+from pbxd.store import backup as store_backup
 from pbxd.store import migrate_database, open_database
+from pbxd.store.backup import BackupInfo
 from pbxd.store.base import CallRecord, Extension
 from pbxd.store.database import Database
-from pbxd.store.url import redact_url
+from pbxd.store.errors import StoreError
+from pbxd.store.inuse import DatabaseInUseError
+from pbxd.store.url import SqliteUrl, parse_database_url, redact_url
 
 
 class CommandError(Exception):
@@ -81,7 +95,7 @@ def parse_moment(option: str, text: str, now: datetime) -> datetime:
 
 
 def _open(config: PbxConfig) -> Database:
-    return open_database(config.database.url, migrate=False)
+    return open_database(config.database.url, migrate=False, synchronous=config.database.synchronous)
 
 
 def _change_result(change: PlannedChange) -> Result:
@@ -170,25 +184,43 @@ def extension_list(config: PbxConfig) -> Result:
     return Result(False, "\n".join(lines), {"extensions": rows})
 
 
-_CSV_COLUMNS = ("number", "display_name", "password", "enabled")
+# The two forms of the import file: with passwords (hashed here), or with digest hashes
+# computed elsewhere (the password never reaches the PBX's machine).
+_PASSWORD_COLUMNS = ("number", "display_name", "password", "enabled")
+_HASH_COLUMNS = ("number", "display_name", "realm", "ha1_md5", "ha1_sha256", "enabled")
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 
 
-def parse_extensions_csv(path: Path, text: str, realm: str) -> list[Extension]:
-    """Rows of ``number,display_name,password[,enabled]`` (with that header line) as
-    extensions; every bad row is reported, by line and column, before anything is written."""
-    reader = csv.DictReader(text.splitlines())
-    columns = reader.fieldnames or []
-    unknown = [c for c in columns if c not in _CSV_COLUMNS]
-    missing = [c for c in ("number", "password") if c not in columns]
+def _csv_form(path: Path, columns: list[str]) -> tuple[str, ...]:
+    """The columns the header's form allows, after checking that it is one of the two forms."""
+    hashed = any(c in columns for c in ("realm", "ha1_md5", "ha1_sha256"))
+    if hashed and "password" in columns:
+        raise CommandError(
+            f"{path} line 1: the header has both password and hash columns; give either "
+            "number,password[,display_name,enabled] or number,realm,ha1_md5,ha1_sha256[,display_name,enabled]"
+        )
+    allowed = _HASH_COLUMNS if hashed else _PASSWORD_COLUMNS
+    required = ("number", "realm", "ha1_md5", "ha1_sha256") if hashed else ("number", "password")
+    unknown = [c for c in columns if c not in allowed]
+    missing = [c for c in required if c not in columns]
     if unknown or missing:
         raise CommandError(
             f"{path} line 1: the header is {','.join(columns) or '(empty)'}; expected the columns "
-            f"number,password and optionally display_name,enabled"
+            f"{','.join(required)} and optionally display_name,enabled"
             + (f" (unknown: {', '.join(unknown)})" if unknown else "")
             + (f" (missing: {', '.join(missing)})" if missing else "")
         )
+    return allowed
+
+
+def parse_extensions_csv(path: Path, text: str, realm: str) -> list[Extension]:
+    """Rows of ``number,display_name,password[,enabled]``, or of
+    ``number,display_name,realm,ha1_md5,ha1_sha256[,enabled]`` (with that header line), as
+    extensions; every bad row is reported, by line and column, before anything is written."""
+    reader = csv.DictReader(text.splitlines())
+    columns = list(reader.fieldnames or [])
+    hashed = _csv_form(path, columns) is _HASH_COLUMNS
     problems: list[str] = []
     extensions: list[Extension] = []
     first_line: dict[str, int] = {}
@@ -202,14 +234,22 @@ def parse_extensions_csv(path: Path, text: str, realm: str) -> list[Extension]:
         if enabled_text not in _TRUE | _FALSE:
             problems.append(f'{path} line {line}, enabled: "{row.get("enabled")}" is not true or false')
             continue
+        display_name = (row.get("display_name") or "").strip()
         try:
-            extension = make_extension(
-                number,
-                (row.get("display_name") or "").strip(),
-                realm,
-                row.get("password") or "",
-                enabled_text in _TRUE,
-            )
+            if hashed:
+                extension = extension_from_hashes(
+                    number,
+                    display_name,
+                    realm=(row.get("realm") or "").strip(),
+                    configured_realm=realm,
+                    ha1_md5=row.get("ha1_md5") or "",
+                    ha1_sha256=row.get("ha1_sha256") or "",
+                    enabled=enabled_text in _TRUE,
+                )
+            else:
+                extension = make_extension(
+                    number, display_name, realm, row.get("password") or "", enabled_text in _TRUE
+                )
         except InvalidValueError as exc:
             problems.append(f"{path} line {line}, {exc}")
             continue
@@ -335,3 +375,167 @@ def ensure_positive(option: str, value: int) -> int:
     if value < 1:
         raise CommandError(f"{option}: {value} is not a positive number")
     return value
+
+
+# -- registrations and status ----------------------------------------------------------------
+
+
+def registrations_list(config: PbxConfig, *, number: str | None, now: datetime) -> Result:
+    """The registered contacts that have not expired, by extension."""
+    database = _open(config)
+    try:
+        bindings = database.load_bindings()
+    finally:
+        database.close()
+    moment = now.timestamp()
+    rows = [
+        {
+            "number": b.aor,
+            "contact": b.contact,
+            "expires_in": round(b.expires_at - moment),
+            "expires": datetime.fromtimestamp(b.expires_at, UTC).isoformat(timespec="seconds"),
+            "source": b.source,
+            "user_agent": b.user_agent,
+        }
+        for b in bindings
+        if b.expires_at > moment and (number is None or b.aor == number)
+    ]
+    lines = [f"{'NUMBER':<12} {'EXPIRES IN':>10}  {'SOURCE':<28} CONTACT"]
+    for row in rows:
+        agent = f"  ({row['user_agent']})" if row["user_agent"] else ""
+        lines.append(
+            f"{row['number']:<12} {row['expires_in']:>9}s  {row['source']:<28} {row['contact']}{agent}"
+        )
+    extensions = len({row["number"] for row in rows})
+    lines.append(f"{len(rows)} contact(s) of {extensions} extension(s)")
+    return Result(False, "\n".join(lines), {"registrations": rows})
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("pbxd")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def sip_probe(config: PbxConfig, timeout: float) -> str | None:
+    """Send OPTIONS to the PBX's first UDP listen address: None if a SIP response came back,
+    else why not. This is the server's own health, as a phone or the cluster would see it."""
+    listen = next((x for x in config.sip.listen if x.transport == "udp"), None)
+    if listen is None:
+        return "not probed: no UDP listen address"
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(listen.host, listen.host)  # noqa: S104
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect((host, listen.port))
+            local_host, local_port = sock.getsockname()[:2]
+            shown = f"[{host}]" if ":" in host else host
+            local = f"[{local_host}]" if ":" in local_host else local_host
+            branch = "z9hG4bK-stats-" + secrets.token_hex(6)
+            probe = (
+                f"OPTIONS sip:{shown}:{listen.port} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP {local}:{local_port};branch={branch};rport\r\n"
+                f"From: <sip:stats@{shown}>;tag={secrets.token_hex(4)}\r\nTo: <sip:{shown}>\r\n"
+                f"Call-ID: {branch}@{local}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+                "Content-Length: 0\r\n\r\n"
+            )
+            sock.send(probe.encode())
+            answer = sock.recv(65535)
+        except TimeoutError:
+            return f"no answer to OPTIONS from udp:{host}:{listen.port} within {timeout:.0f} s"
+        except OSError as exc:
+            return f"udp:{host}:{listen.port}: {exc.strerror or exc}"
+    if not answer.startswith(b"SIP/2.0 "):
+        return f"udp:{host}:{listen.port} answered something that is not SIP"
+    return None
+
+
+ACTIVE_CALL_HOURS = 12  # answered calls older than this without an end are not counted (lost BYE)
+
+
+def stats(config: PbxConfig, *, now: datetime, probe_timeout: float = 2.0) -> Result:
+    """A read-only status view for a running (or stopped) PBX: what the database shows, and
+    whether the server answers SIP."""
+    problems: dict[str, str | None] = {"sip": sip_probe(config, probe_timeout), "database": None}
+    activity = None
+    try:
+        database = _open(config)
+        try:
+            day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            activity = database.activity(now, day_start, now - timedelta(hours=ACTIVE_CALL_HOURS))
+        finally:
+            database.close()
+    except StoreError as exc:
+        problems["database"] = str(exc)
+    healthy = all(problem is None for problem in problems.values())
+    data: dict[str, Any] = {
+        "version": version(),
+        "health": "ok" if healthy else "failing",
+        "checks": {name: problem or "ok" for name, problem in problems.items()},
+        "registrations": None if activity is None else activity.contacts,
+        "registered_extensions": None if activity is None else activity.registered_extensions,
+        "extensions": None if activity is None else activity.extensions,
+        "active_calls": None if activity is None else activity.active_calls,
+        "calls_today": None if activity is None else activity.calls_today,
+    }
+
+    def shown(key: str) -> str:
+        return "?" if data[key] is None else str(data[key])
+
+    lines = [
+        f"pbxd {data['version']}: {data['health']}",
+        *(f"  {name + ':':<15}{state}" for name, state in data["checks"].items()),
+        f"  registrations: {shown('registrations')} contact(s) of {shown('registered_extensions')} "
+        f"extension(s) ({shown('extensions')} configured)",
+        f"  active calls:  {shown('active_calls')} (answered, not ended)",
+        f"  calls today:   {shown('calls_today')} (since 00:00 UTC)",
+    ]
+    return Result(False, "\n".join(lines), data)
+
+
+# -- backup and restore ----------------------------------------------------------------------
+
+
+def _sqlite_path(config: PbxConfig, action: str) -> str:
+    target = parse_database_url(config.database.url)
+    if not isinstance(target, SqliteUrl):
+        tools = "pg_dump" if action == "backup" else "pg_restore"
+        raise CommandError(
+            f"`pbxd db {action}` is for SQLite databases; for PostgreSQL use its own tools "
+            f"({tools}, or the server's base backups)"
+        )
+    return target.path
+
+
+def _backup_result(changed: bool, text: str, info: BackupInfo) -> Result:
+    data = {
+        "path": info.path,
+        "bytes": info.bytes,
+        "schema_version": info.schema_version,
+        "extensions": info.extensions,
+    }
+    return Result(changed, text, data)
+
+
+def db_backup(config: PbxConfig, target: Path, *, overwrite: bool) -> Result:
+    info = store_backup.backup(_sqlite_path(config, "backup"), target, overwrite=overwrite)
+    text = (
+        f"backed up to {info.path}: {info.bytes} bytes, schema version {info.schema_version}, "
+        f"{info.extensions} extension(s)"
+    )
+    return _backup_result(True, text, info)
+
+
+def db_restore(config: PbxConfig, source: Path) -> Result:
+    database_path = _sqlite_path(config, "restore")
+    try:
+        info = store_backup.restore(database_path, source)
+    except DatabaseInUseError as exc:
+        raise CommandError(str(exc)) from None
+    text = (
+        f"restored {source} into {info.path}: schema version {info.schema_version}, "
+        f"{info.extensions} extension(s); `pbxd run` applies any missing migrations"
+    )
+    return _backup_result(True, text, info)

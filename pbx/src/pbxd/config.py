@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pbxd.sip.digest import SUPPORTED_ALGORITHMS
+from pbxd.store import DEFAULT_SYNCHRONOUS, SYNCHRONOUS_MODES
 from pbxd.store.url import DatabaseUrlError, SqliteUrl, is_windows_absolute, parse_database_url, redact_url
 
 Transport = Literal["udp", "tcp"]
@@ -51,8 +52,9 @@ class SipSettings:
 @dataclass(frozen=True, slots=True)
 class Trunk:
     """A peer PBX. Calls to numbers matching ``numbers`` cross to it; calls from
-    ``trusted_sources`` (IP addresses) are accepted without digest unless ``username`` is set,
-    in which case the peer must authenticate as that user."""
+    ``trusted_sources`` (IP addresses) must authenticate with digest as ``username``, or, only
+    with ``trust_source_address`` (an explicit opt-in: anyone able to send from those addresses
+    can then call), are accepted by their source address alone."""
 
     name: str
     host: str
@@ -63,6 +65,7 @@ class Trunk:
     username: str | None = None
     password: str | None = None
     keepalive_interval: int = 30
+    trust_source_address: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +84,13 @@ class DialRule:
 @dataclass(frozen=True, slots=True)
 class DatabaseSettings:
     """``url`` is "sqlite:///<path>" (a file path, may be a Windows path on the cluster disk)
-    or "postgresql://user@host:port/db"."""
+    or "postgresql://user@host:port/db". ``synchronous`` is SQLite's PRAGMA synchronous:
+    FULL (the default) syncs every commit, so a registration answered 200 survives a power
+    loss; NORMAL may lose the last commits then (never the file's integrity); EXTRA also syncs
+    the folder."""
 
     url: str
+    synchronous: str = "FULL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,10 +360,14 @@ class _Reader:
         return tuple(value)
 
     def database(self, value: object, base_dir: Path) -> DatabaseSettings | None:
-        table = self.table("database", value, ("url",))
+        table = self.table("database", value, ("url", "synchronous"))
         if table is None:
             return None
         url = self.required_string("database", table, "url")
+        synchronous = table.get("synchronous", DEFAULT_SYNCHRONOUS)
+        if not isinstance(synchronous, str) or synchronous.upper() not in SYNCHRONOUS_MODES:
+            self.problem("database.synchronous", synchronous, f"one of {', '.join(SYNCHRONOUS_MODES)}")
+            return None
         if url is None:
             return None
         try:
@@ -368,7 +379,13 @@ class _Reader:
             return None
         if isinstance(target, SqliteUrl):
             url = "sqlite:///" + resolve_path(target.path, base_dir)
-        return DatabaseSettings(url)
+        elif "synchronous" in table:
+            self.problems.append(
+                "database.synchronous: applies to SQLite only; a PostgreSQL server's durability is its "
+                "own setting (synchronous_commit)"
+            )
+            return None
+        return DatabaseSettings(url, synchronous.upper())
 
     def log(self, value: object, base_dir: Path) -> LogSettings | None:
         table = self.table("log", value, ("level", "file"))
@@ -414,6 +431,7 @@ class _Reader:
             "username",
             "password",
             "keepalive_interval",
+            "trust_source_address",
         )
         table = self.table(where, value, keys)
         if table is None:
@@ -452,6 +470,18 @@ class _Reader:
             self.problems.append(f"{where}: username and password go together; give both or neither")
             return None
         keepalive = self.integer(f"{where}.keepalive_interval", table.get("keepalive_interval", 30), 0, 3600)
+        trust = table.get("trust_source_address", False)
+        if not isinstance(trust, bool):
+            self.problem(f"{where}.trust_source_address", trust, "true or false")
+            return None
+        if sources and "username" not in table and not trust:
+            self.problems.append(
+                f"{where}: trusted_sources without username and password would accept calls from "
+                "those addresses unauthenticated (toll fraud for anyone who can send from them); "
+                "set username and password for digest, or trust_source_address = true to accept "
+                "that on purpose"
+            )
+            return None
         if None in (name, host, port, transport, numbers, sources, keepalive) or (
             "username" in table and (username is None or password is None)
         ):
@@ -469,6 +499,7 @@ class _Reader:
             username=username,
             password=password,
             keepalive_interval=keepalive,
+            trust_source_address=trust,
         )
 
     def dialplan(self, value: object, trunk_names: set[str]) -> tuple[DialRule, ...] | None:

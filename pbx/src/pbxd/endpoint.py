@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from pbxd.overload import LoadGauge
 from pbxd.sip.message import Request, Response, SipParseError, Via, make_response, new_tag
 from pbxd.sip.transaction import (
     DEFAULT_TIMERS,
@@ -36,6 +37,10 @@ from pbxd.transport import Peer, Transports
 log = logging.getLogger("pbxd.endpoint")
 
 TICK = 0.02
+
+# Out-of-dialog requests that are never shed: OPTIONS answers health probes (a cluster or a
+# peer that sees no answer takes the PBX for dead), CANCEL and ACK end work the PBX has.
+_NEVER_SHED = frozenset({"OPTIONS", "CANCEL", "ACK"})
 
 
 @dataclass(slots=True, eq=False)
@@ -108,10 +113,16 @@ def _reconnect_address(via: Via, source: Peer) -> Peer | None:
 
 
 class Endpoint:
-    def __init__(self, transports: Transports, timers: Timers = DEFAULT_TIMERS) -> None:
+    def __init__(
+        self, transports: Transports, timers: Timers = DEFAULT_TIMERS, load: LoadGauge | None = None
+    ) -> None:
         self.transports = transports
         self.handler: RequestHandler | None = None
         self.timers = timers
+        self.load = load or LoadGauge()
+        # The To tag of every 503 sent statelessly when shedding: the ACK of such a 503 has no
+        # transaction to absorb it, and is recognised (and dropped) by this tag.
+        self._shed_tag = new_tag()
         self._server: dict[tuple[str, ...], Incoming] = {}
         self._client: dict[tuple[str, ...], Outgoing] = {}
         # (deadline, sequence, is_server, key): keys, not transactions, so that a transaction
@@ -189,8 +200,17 @@ class Endpoint:
             self._run_server(existing, existing.tx.on_request(request, self.now()))
             return
         if method == "ACK":
+            if request.tag("to") == self._shed_tag:
+                return  # the ACK of a 503 sent while shedding
             # An ACK for a 2xx (RFC 6026 §8.7: even one reusing the INVITE's branch) is end-to-end.
             self.handler.on_ack(request, source)
+            return
+        if (
+            method not in _NEVER_SHED
+            and self.load.under_pressure(self.now())
+            and request.tag("to") is None
+            and self._shed(request, via, source)
+        ):
             return
         tx = ServerTransaction(request, self.now(), reliable=source.transport == "tcp", timers=self.timers)
         incoming = Incoming(
@@ -210,6 +230,20 @@ class Endpoint:
         if method == "INVITE" and tx.state is State.PROCEEDING and tx.last_response is None:
             # §17.2.1: 100 Trying at once, unless the handler has already answered (a 407).
             self.respond(incoming, make_response(request, 100))
+
+    def _shed(self, request: Request, via: Via, source: Peer) -> bool:
+        """Answer a new request 503 statelessly if the PBX is overloaded (``pbxd.overload``):
+        no transaction is kept, so refusing costs little memory and time."""
+        continues_work = request.get("authorization") is not None or (
+            request.get("proxy-authorization") is not None
+        )
+        if self.load.shed_reason(self.now(), request.method, continues_work=continues_work) is None:
+            return False
+        response = make_response(
+            request, 503, to_tag=self._shed_tag, extra=[("retry-after", str(self.load.retry_after()))]
+        )
+        self.transports.send(response, reply_address(via, source))
+        return True
 
     def _stamp_via(self, request: Request, source: Peer) -> Via:
         """Write where the request really came from into its top Via. ``received`` and the
@@ -239,6 +273,15 @@ class Endpoint:
     # --- outgoing --------------------------------------------------------------------------
     def respond(self, incoming: Incoming, response: Response) -> None:
         self._run_server(incoming, incoming.tx.respond(response, self.now()))
+
+    def respond_statelessly(self, incoming: Incoming, response: Response | None) -> None:
+        """Send ``response`` (None: nothing) and forget the transaction at once: for challenges
+        and refusals of unauthenticated requests, which would otherwise be repeated until Timer H
+        (a reflection amplifier) and held for 32 s. A retransmission is answered afresh."""
+        if response is not None:
+            self.transports.send(response, self._response_destination(incoming))
+        incoming.tx.abandon()
+        self._after(incoming)
 
     def send_request(
         self,
@@ -330,6 +373,7 @@ class Endpoint:
         while True:
             await asyncio.sleep(TICK)
             self.tick()
+            self.load.sample(self.now())
 
     def tick(self) -> None:
         now = self.now()

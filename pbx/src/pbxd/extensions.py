@@ -82,6 +82,49 @@ def make_extension(
     return Extension(number, display_name, realm, md5, sha256, enabled)
 
 
+# Hex digits of each digest hash: MD5 is 128 bits, SHA-256 256 bits.
+HA1_LENGTHS = {"ha1_md5": 32, "ha1_sha256": 64}
+_HEX = frozenset("0123456789abcdef")
+
+
+def validate_ha1(field: str, value: str) -> str:
+    """A digest HA1 as lowercase hex of the right length; the value is never echoed (an HA1
+    is as good as the password for registering as the extension)."""
+    length = HA1_LENGTHS[field]
+    algorithm = "MD5" if field == "ha1_md5" else "SHA-256"
+    text = value.strip().lower()
+    if len(text) != length or not set(text) <= _HEX:
+        raise InvalidValueError(
+            f"{field}: not a hash of {length} hexadecimal digits (found {len(text)} characters); "
+            f"expected the hex of {algorithm}(number:realm:password)"
+        )
+    return text
+
+
+def extension_from_hashes(
+    number: str,
+    display_name: str,
+    *,
+    realm: str,
+    configured_realm: str,
+    ha1_md5: str,
+    ha1_sha256: str,
+    enabled: bool = True,
+) -> Extension:
+    """An extension from digest hashes computed elsewhere (so the password never reaches this
+    machine). ``realm`` is the realm they were computed with: it must be the PBX's."""
+    validate_number(number)
+    validate_display_name(display_name)
+    if realm != configured_realm:
+        raise InvalidValueError(
+            f'realm: "{realm}" is not the configured realm "{configured_realm}" (sip.realm); '
+            "hashes for another realm never authenticate: compute them with the configured realm"
+        )
+    md5 = validate_ha1("ha1_md5", ha1_md5)
+    sha256 = validate_ha1("ha1_sha256", ha1_sha256)
+    return Extension(number, display_name, realm, md5, sha256, enabled)
+
+
 def with_password(existing: Extension, realm: str, password: str) -> Extension:
     validate_password(password)
     md5, sha256 = digest_ha1(existing.number, realm, password)

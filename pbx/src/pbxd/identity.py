@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pbxd.config import SipSettings
 from pbxd.sip.message import Request
-from pbxd.sip.uri import SipUri
+from pbxd.sip.uri import SipUri, parse_port
 
 
 class LocalAddresses:
@@ -30,5 +30,6 @@ class LocalAddresses:
 
     def is_own_via(self, value: str) -> bool:
         host_port = value.partition(" ")[2].partition(";")[0].strip().lower()
-        host, _, port = host_port.rpartition(":")
-        return port.isdigit() and self._is_us(host, int(port))
+        host, _, port_text = host_port.rpartition(":")
+        port = parse_port(port_text)
+        return port is not None and self._is_us(host, port)

@@ -1,12 +1,13 @@
 """An in-memory ``Store`` for tests and benchmarks (nothing survives the process).
 
 It behaves as the database stores do as far as the SIP side can tell: bindings keyed by
-(aor, contact), call records keyed by call_id, copies handed out so callers cannot change what
-is stored behind its back.
+(aor, contact), call records keyed by record_id and never rewritten once finished, copies
+handed out so callers cannot change what is stored behind its back.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections import OrderedDict
 from dataclasses import replace
 
@@ -19,7 +20,8 @@ class MemoryStore:
         """``max_call_records`` keeps only the newest records (long benchmarks)."""
         self.extensions: dict[str, Extension] = {}
         self.bindings: dict[tuple[str, str], Binding] = {}
-        self.call_records: OrderedDict[str, CallRecord] = OrderedDict()
+        self.records: OrderedDict[str, CallRecord] = OrderedDict()  # by record_id
+        self.secrets: dict[str, bytes] = {}
         self._max_call_records = max_call_records
         self.closed = False
 
@@ -52,11 +54,22 @@ class MemoryStore:
             del self.bindings[key]
 
     async def put_call_record(self, record: CallRecord) -> None:
-        self.call_records[record.call_id] = replace(record)
-        self.call_records.move_to_end(record.call_id)
+        stored = self.records.get(record.record_id)
+        if stored is not None and stored.disposition is not None:
+            return
+        self.records[record.record_id] = replace(record)
+        self.records.move_to_end(record.record_id)
         if self._max_call_records is not None:
-            while len(self.call_records) > self._max_call_records:
-                self.call_records.popitem(last=False)
+            while len(self.records) > self._max_call_records:
+                self.records.popitem(last=False)
+
+    @property
+    def call_records(self) -> dict[str, CallRecord]:
+        """The latest record of each Call-ID (for tests that follow one call)."""
+        return {record.call_id: record for record in self.records.values()}
+
+    async def shared_secret(self, name: str) -> bytes:
+        return self.secrets.setdefault(name, secrets.token_bytes(32))
 
     async def close(self) -> None:
         self.closed = True

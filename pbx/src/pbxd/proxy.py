@@ -1,11 +1,17 @@
 """The stateful proxy (RFC 3261 §16): calls between extensions and across trunks.
 
-A new INVITE is authenticated (407) unless it comes from a trusted trunk peer, routed by the
-dial plan, and forked in parallel to every registered contact of the callee (or sent over the
-trunk). The PBX record-routes, so BYEs and re-INVITEs of answered calls pass through it; those
-are routed by their Route header and Request-URI only, not by memory of the call, so an answered
-call survives a failover of the PBX. CANCEL, ring timeout and best-response selection (§16.7)
-live here; call detail records are fed from here.
+A new INVITE is authenticated (407, sent statelessly) unless it comes from a trunk peer trusted
+by its address, routed by the dial plan, and forked in parallel to every registered contact of
+the callee (or sent over the trunk). The PBX record-routes, so BYEs and re-INVITEs of answered
+calls pass through it; those are routed by their Route header and Request-URI only, not by
+memory of the call, so an answered call survives a failover of the PBX. The Record-Route is
+signed (``pbxd.routesign``) and only requests whose Route carries a valid signature are relayed
+to other hosts. CANCEL, ring timeout and best-response selection (§16.7) live here; call detail
+records are fed from here.
+
+Loops are told from spirals as RFC 3261 §16.3 item 4 says: the branch of every Via the PBX
+writes starts with a hash of the fields that identify the request as received (§16.6 item 8),
+and a request that comes back is a loop only if it still hashes the same.
 """
 
 from __future__ import annotations
@@ -19,16 +25,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pbxd.auth import Authenticator, Hashes
-from pbxd.cdr import CallRecorder
+from pbxd.cdr import CallKey, CallRecorder
 from pbxd.config import SipSettings
 from pbxd.dialplan import DialPlan, Reject, ToExtension, ToTrunk
 from pbxd.endpoint import Endpoint, Incoming, Outgoing
 from pbxd.identity import LocalAddresses
 from pbxd.registrar import Registrar
+from pbxd.routesign import Grant, RouteSigner
 from pbxd.sip import digest
 from pbxd.sip.message import Request, Response, make_response, new_tag, parse_via
 from pbxd.sip.transaction import State
-from pbxd.sip.uri import SipUri, UriError, parse_name_addr, parse_uri
+from pbxd.sip.uri import SipUri, UriError, parse_name_addr, parse_port, parse_uri
 from pbxd.store.base import Binding
 from pbxd.transport import Peer
 from pbxd.trunks import Trunks, TrunkState
@@ -46,6 +53,8 @@ class Branch:
     request: Request
     dest: Peer
     trunk: TrunkState | None = None
+    record_routes: tuple[str, ...] = ()  # the Record-Route values this PBX added
+    cseq_offset: int = 0  # how much higher the CSeq is than the caller's (a trunk's challenge)
     outgoing: Outgoing | None = None
     final: Response | None = None
     done: bool = False
@@ -59,15 +68,23 @@ class CallAttempt:
     """One INVITE server transaction and its branches."""
 
     incoming: Incoming
+    loop_hash: str
     branches: list[Branch] = field(default_factory=list)
     answered: bool = False
     cancelled: bool = False
     finished: bool = False
     ring_timer: asyncio.TimerHandle | None = None
+    # Branches a CANCEL found unfinished: until each has its final response, a 2xx may still
+    # come (the callee answered as the CANCEL crossed), so the record waits for them.
+    unsettled: list[Branch] = field(default_factory=list)
 
     @property
     def call_id(self) -> str:
         return self.incoming.request.call_id
+
+    @property
+    def key(self) -> CallKey:
+        return (self.incoming.request.call_id, self.incoming.request.tag("from") or "")
 
 
 class Proxy:
@@ -94,6 +111,13 @@ class Proxy:
         self._attempts: dict[tuple[str, ...], CallAttempt] = {}
         self._re_invites: dict[tuple[str, ...], Branch] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Replaced by the key the cluster shares (``use_route_key``) before the PBX serves.
+        self.signer = RouteSigner(secrets.token_bytes(32))
+
+    def use_route_key(self, key: bytes) -> None:
+        """Sign and check Record-Routes with ``key`` (from the database: every node has it)."""
+        self.signer = RouteSigner(key)
+        self.auth.set_challenge_tag(key)
 
     @property
     def attempts_in_progress(self) -> int:
@@ -116,31 +140,42 @@ class Proxy:
     # --- entry points (called by the router) ---------------------------------------------------
     def on_request(self, incoming: Incoming) -> None:
         request = incoming.request
-        rejection = self._check_forwardable(request)
+        try:
+            parse_uri(request.uri)
+        except UriError as error:
+            self.endpoint.respond(
+                incoming, make_response(request, 400, f"Bad Request (Request-URI: {error})")
+            )
+            return
+        loop_hash = loop_hash_of(request)
+        rejection = self._check_forwardable(request, loop_hash)
         if rejection is not None:
             self.endpoint.respond(incoming, rejection)
             return
         popped = self._pop_own_route(request)
         if request.tag("to") is not None:
-            self._forward_in_dialog(incoming, popped)
+            self._forward_in_dialog(incoming, popped, loop_hash)
         elif request.method == "INVITE":
-            early = self._precheck(incoming)
-            if early is not None:
-                self.endpoint.respond(incoming, early)
+            if self._precheck(incoming):
                 return
-            attempt = CallAttempt(incoming)
+            attempt = CallAttempt(incoming, loop_hash)
             self._attempts[incoming.key] = attempt
             self._spawn(self._start_call(attempt))
         else:
             response = make_response(request, 405, to_tag=new_tag(), extra=[("allow", ALLOW)])
             self.endpoint.respond(incoming, response)
 
-    def _precheck(self, incoming: Incoming) -> Response | None:
-        """A challenge or refusal decided without the database (see Authenticator.precheck)."""
+    def _precheck(self, incoming: Incoming) -> bool:
+        """Answer statelessly what needs no database (see Authenticator.precheck); True if
+        that settled the request."""
         trunk = self.trunks.from_source(incoming.source.host)
-        if trunk is not None and trunk.config.username is None:
-            return None  # a trusted peer without digest
-        return self.auth.precheck(incoming.request, incoming.source.host, proxy=True)
+        if trunk is not None and trunk.trusted_by_address:
+            return False
+        early = self.auth.precheck(incoming.request, (incoming.source.host, incoming.source.port), proxy=True)
+        if early is None:
+            return False
+        self.endpoint.respond_statelessly(incoming, early.response)
+        return True
 
     def on_cancel(self, cancel: Incoming, invite: Incoming | None) -> None:
         if invite is None:
@@ -158,24 +193,31 @@ class Proxy:
             return
         attempt.cancelled = True
         self._cancel_branches(attempt)
-        self._finish(attempt, make_response(invite.request, 487, to_tag=new_tag()))
+        unsettled = [branch for branch in attempt.branches if not branch.done]
+        self._finish(attempt, make_response(invite.request, 487, to_tag=new_tag()), record=not unsettled)
+        attempt.unsettled = unsettled  # recorded once they have answered (_settle)
 
     def on_ack(self, ack: Request, source: Peer) -> None:
         """An ACK for a 2xx: end-to-end, forwarded statelessly along its route."""
-        if self._check_forwardable(ack) is not None:
+        if ack.tag("to") == self.auth.challenge_tag:
+            return  # the ACK of a challenge or refusal sent statelessly
+        loop_hash = loop_hash_of(ack)
+        if self._check_forwardable(ack, loop_hash) is not None:
             return
         popped = self._pop_own_route(ack)
-        allowed = popped or self._addressed_to_us(ack) or self._for_our_phone(ack)
+        grant = self._grant(ack, popped) if popped else None
+        allowed = grant is not None or (not popped and self._for_us_unrouted(ack))
         dest = self._in_dialog_destination(ack) if allowed else None
         if dest is None:
             log.debug("dropped an ACK with nowhere to go: %s", ack)
             return
         forwarded = ack.copy()
         self._decrement_max_forwards(forwarded)
+        _shift_cseq(forwarded, _offset_for(grant, ack))
         # A stateless forward derives its branch from the incoming one (§16.11).
         incoming_branch = ack.top_via.branch
-        branch = "z9hG4bK" + hashlib.sha256(incoming_branch.encode()).hexdigest()[:16]
-        forwarded.prepend("via", self.endpoint.via(dest.transport, branch))
+        unique = hashlib.sha256(incoming_branch.encode()).hexdigest()[:16]
+        forwarded.prepend("via", self.endpoint.via(dest.transport, f"z9hG4bK{loop_hash}.{unique}"))
         self.endpoint.send_stateless(forwarded, dest)
 
     def on_stray_response(self, response: Response, source: Peer) -> None:
@@ -191,22 +233,32 @@ class Proxy:
         next_via = parse_via(vias[1])
         host = next_via.params.get("received") or next_via.host
         rport = next_via.params.get("rport")
-        port = int(rport) if rport and rport.isdigit() else (next_via.port or 5060)
+        port = (parse_port(rport) if rport else None) or next_via.port or 5060
         self.endpoint.send_stateless(forwarded, Peer(next_via.transport.lower(), host, port))
 
     # --- checks shared by every forwarded request ------------------------------------------------
-    def _check_forwardable(self, request: Request) -> Response | None:
-        max_forwards = int((request.get("max-forwards") or "70").strip())
+    def _check_forwardable(self, request: Request, loop_hash: str) -> Response | None:
+        max_forwards = _max_forwards(request)
         if max_forwards <= 0:
             return make_response(request, 483, to_tag=new_tag())
-        if self.local.in_via(request):
+        if self._is_loop(request, loop_hash):
             return make_response(request, 482, to_tag=new_tag())
         return None
 
-    def _pop_own_route(self, request: Request) -> bool:
+    def _is_loop(self, request: Request, loop_hash: str) -> bool:
+        """§16.3 item 4: a Via of this PBX whose branch starts with the request's own hash.
+        One with another hash is a spiral (the request came back changed, say retargeted by a
+        peer to another number): it is handled like any request."""
+        marker = f"z9hG4bK{loop_hash}."
+        for value in request.get_all("via"):
+            if self.local.is_own_via(value) and parse_via(value).branch.startswith(marker):
+                return True
+        return False
+
+    def _pop_own_route(self, request: Request) -> list[SipUri]:
         """Remove the top Routes that name this PBX (§16.4; two when it record-routed twice
-        between transports, RFC 5658); True if it removed any."""
-        popped = False
+        between transports, RFC 5658); the URIs removed."""
+        popped: list[SipUri] = []
         while (route := request.get("route")) is not None:
             try:
                 uri = parse_name_addr(route).uri
@@ -215,12 +267,21 @@ class Proxy:
             if not self.local.is_local(uri):
                 break
             request.pop_first("route")
-            popped = True
+            popped.append(uri)
         return popped
+
+    def _grant(self, request: Request, popped: list[SipUri]) -> Grant | None:
+        """The signature of this PBX on one of the Routes it removed, if valid for the dialog."""
+        tags = (request.tag("from"), request.tag("to"))
+        for uri in popped:
+            grant = self.signer.verify(uri.params, request.call_id, tags)
+            if grant is not None:
+                return grant
+        return None
 
     @staticmethod
     def _decrement_max_forwards(request: Request) -> None:
-        request.set("max-forwards", str(int((request.get("max-forwards") or "70").strip()) - 1))
+        request.set("max-forwards", str(_max_forwards(request) - 1))
 
     # --- in-dialog requests (BYE, re-INVITE, ...) ------------------------------------------------
     def _in_dialog_destination(self, request: Request) -> Peer | None:
@@ -241,9 +302,17 @@ class Proxy:
             return self._binding_peer(binding)
         return None
 
-    def _forward_in_dialog(self, incoming: Incoming, popped_own_route: bool) -> None:
+    def _forward_in_dialog(self, incoming: Incoming, popped: list[SipUri], loop_hash: str) -> None:
         request = incoming.request
-        if not popped_own_route and not self._addressed_to_us(request) and not self._for_our_phone(request):
+        grant = None
+        if popped:
+            grant = self._grant(request, popped)
+            if grant is None:
+                # Routed through us, but not along a route this PBX recorded: no open relay.
+                reason = "Forbidden (not a dialog this PBX record-routed)"
+                self.endpoint.respond(incoming, make_response(request, 403, reason))
+                return
+        elif not self._for_us_unrouted(request):
             # Neither routed through us, nor addressed to us or one of our phones: no open relay.
             self.endpoint.respond(incoming, make_response(request, 403, "Forbidden (not routed here)"))
             return
@@ -251,11 +320,12 @@ class Proxy:
         if dest is None:
             self.endpoint.respond(incoming, make_response(request, 481))
             return
-        if request.method == "BYE":
-            self.recorder.ended(request.call_id)
+        offset = _offset_for(grant, request)
         forwarded = request.copy()
         self._decrement_max_forwards(forwarded)
-        forwarded.prepend("via", self.endpoint.via(dest.transport))
+        _shift_cseq(forwarded, offset)
+        forwarded.prepend("via", self.endpoint.via(dest.transport, _branch(loop_hash)))
+        is_bye = request.method == "BYE"
 
         # A re-INVITE is remembered while unanswered, so that its CANCEL can follow it.
         branch = Branch(forwarded, dest)
@@ -267,8 +337,12 @@ class Proxy:
                 self._send_cancel(branch)
             if response.status == 100:
                 return
+            if is_bye and 200 <= response.status < 300:
+                # Only the other side's acceptance ends the call: a forged BYE gets a 481 there.
+                self.recorder.ended(request.call_id, request.tag("from") or "", request.tag("to") or "")
             upstream = response.copy()
             upstream.pop_first("via")
+            _shift_cseq(upstream, -offset)
             self.endpoint.respond(incoming, upstream)
 
         def timed_out() -> None:
@@ -278,6 +352,14 @@ class Proxy:
         branch.outgoing = self.endpoint.send_request(forwarded, dest, relay, timed_out)
         if request.method == "INVITE" and not branch.outgoing.tx.terminated:
             self._re_invites[incoming.key] = branch
+
+    def _for_us_unrouted(self, request: Request) -> bool:
+        """An in-dialog request without a Route that this PBX serves: addressed to the PBX (it
+        goes to the extension's phone) or to one of its phones' contacts. With a Route of
+        someone else's, the Route would decide where it goes: that would be relaying."""
+        if request.get("route") is not None:
+            return False
+        return self._addressed_to_us(request) or self._for_our_phone(request)
 
     def _for_our_phone(self, request: Request) -> bool:
         """A request without Route sent to a registered phone's contact: a UAS that did not
@@ -309,7 +391,9 @@ class Proxy:
         request = incoming.request
         trunk = self.trunks.from_source(incoming.source.host)
         caller = _user_of(request.get("from"))
-        if trunk is None or trunk.config.username is not None:
+        if trunk is not None and trunk.config.username is None and not trunk.trusted_by_address:
+            trunk = None  # neither digest nor trust by address: a caller like any other
+        if trunk is None or not trunk.trusted_by_address:
             lookup = None
             if trunk is not None:
                 hashes = trunk.hashes(self.auth.realm)
@@ -318,9 +402,12 @@ class Proxy:
                     return hashes if username == trunk.config.username else None
 
                 lookup = lookup_trunk
-            outcome = await self.auth.authenticate(request, incoming.source.host, proxy=True, lookup=lookup)
-            if outcome.reject is not None:
-                self._finish(attempt, outcome.reject, record=False)
+            source = (incoming.source.host, incoming.source.port)
+            outcome = await self.auth.authenticate(request, source, proxy=True, lookup=lookup)
+            if outcome.username is None:
+                if not attempt.finished:
+                    self.endpoint.respond_statelessly(incoming, outcome.reject)
+                    self._close(attempt)
                 return
             if trunk is None and outcome.username != caller:
                 self._finish(
@@ -343,7 +430,7 @@ class Proxy:
             self._call_trunk(attempt, caller, decision)
             return
         callee = decision.number if isinstance(decision, ToExtension) else number
-        self.recorder.started(attempt.call_id, caller, callee, "local")
+        self.recorder.started(attempt.key, caller, callee, "local")
         if isinstance(decision, Reject):
             self._finish(attempt, make_response(request, decision.status, decision.reason, to_tag=new_tag()))
             return
@@ -365,7 +452,7 @@ class Proxy:
     def _call_trunk(self, attempt: CallAttempt, caller: str, decision: ToTrunk) -> None:
         request = attempt.incoming.request
         state = self.trunks[decision.trunk]
-        self.recorder.started(attempt.call_id, caller, decision.number, f"trunk:{state.name}")
+        self.recorder.started(attempt.key, caller, decision.number, f"trunk:{state.name}")
         if not state.up:
             self._finish(
                 attempt, make_response(request, 503, f"Service Unavailable (trunk {state.name} is down)")
@@ -403,20 +490,17 @@ class Proxy:
         forwarded = original.copy()
         forwarded.uri = uri
         self._decrement_max_forwards(forwarded)
-        inbound = attempt.incoming.source.transport
-        if inbound != dest.transport:
-            # Double record-routing (RFC 5658): the caller reaches us on its transport, the
-            # callee on its own. The caller's route set is the reverse, so its entry goes below.
-            forwarded.prepend("record-route", self._record_route(inbound))
-        forwarded.prepend("record-route", self._record_route(dest.transport))
-        forwarded.prepend("via", self.endpoint.via(dest.transport))
+        record_routes = self._record_routes(attempt, dest, 0)
+        for value in reversed(record_routes):
+            forwarded.prepend("record-route", value)
+        forwarded.prepend("via", self.endpoint.via(dest.transport, _branch(attempt.loop_hash)))
         # Credentials for this PBX's realm were consumed here; they mean nothing downstream.
         forwarded.headers = [
             (name, value)
             for name, value in forwarded.headers
             if name != "proxy-authorization" or not self._for_our_realm(value)
         ]
-        branch = Branch(forwarded, dest, trunk)
+        branch = Branch(forwarded, dest, trunk, record_routes)
         attempt.branches.append(branch)
         self._send_branch(attempt, branch)
 
@@ -425,10 +509,20 @@ class Proxy:
         compared as parsed: quoted or not, as the authenticator accepted it)."""
         return digest.parse_auth_params(credentials)[1].get("realm") == self.auth.realm
 
-    def _record_route(self, transport: str) -> str:
+    def _record_routes(self, attempt: CallAttempt, dest: Peer, offset: int) -> tuple[str, ...]:
+        """The Record-Route values to add, top first, signed for the dialog. Two when the
+        transports differ (RFC 5658): the caller reaches us on its transport, the callee on
+        its own; the caller's route set is the reverse, so its entry goes below."""
+        request = attempt.incoming.request
+        signature = self.signer.parameters(request.call_id, request.tag("from") or "", offset)
+        inbound = attempt.incoming.source.transport
+        transports = [dest.transport] if inbound == dest.transport else [dest.transport, inbound]
+        return tuple(self._record_route(transport, signature) for transport in transports)
+
+    def _record_route(self, transport: str, signature: str) -> str:
         host, port = self.endpoint.transports.advertised(transport)
         parameter = ";transport=tcp" if transport == "tcp" else ""
-        return f"<sip:{host}:{port}{parameter};lr>"
+        return f"<sip:{host}:{port}{parameter};lr{signature}>"
 
     def _send_branch(self, attempt: CallAttempt, branch: Branch) -> None:
         branch.outgoing = self.endpoint.send_request(
@@ -445,16 +539,20 @@ class Proxy:
             if branch.cancel_wanted and not branch.cancelled:
                 self._send_cancel(branch)
             if status > 100 and not attempt.finished:
-                self._relay(attempt, response)
+                self._relay(attempt, branch, response)
             return
         branch.done = True
         if status < 300:
-            self._relay(attempt, response)
-            if not attempt.answered and not attempt.cancelled:
+            self._relay(attempt, branch, response)
+            if not attempt.answered:
+                # Answered, even if a CANCEL crossed this 2xx: the caller gets it, ACKs it and
+                # has a call to hang up; the record must say so.
                 attempt.answered = True
-                self.recorder.answered(attempt.call_id)
-                self._cancel_branches(attempt, except_branch=branch)
-                self._close(attempt)
+                attempt.unsettled = []
+                self.recorder.answered(attempt.key, response.tag("to") or "")
+                if not attempt.finished:
+                    self._cancel_branches(attempt, except_branch=branch)
+                    self._close(attempt)
             return
         branch.final = response
         if status in (401, 407) and self._retry_with_credentials(attempt, branch, response):
@@ -462,14 +560,22 @@ class Proxy:
         if status >= 600:
             self._cancel_branches(attempt)
         self._maybe_finish(attempt)
+        self._settle(attempt)
 
     def _on_branch_timeout(self, attempt: CallAttempt, branch: Branch) -> None:
         branch.done = True
         self._maybe_finish(attempt)
+        self._settle(attempt)
 
-    def _relay(self, attempt: CallAttempt, response: Response) -> None:
-        upstream = response.copy()
-        upstream.pop_first("via")
+    def _settle(self, attempt: CallAttempt) -> None:
+        """Record a cancelled call once no branch can answer it any more."""
+        if attempt.unsettled and all(branch.done for branch in attempt.unsettled):
+            attempt.unsettled = []
+            if not attempt.answered:
+                self.recorder.failed(attempt.key, 487)
+
+    def _relay(self, attempt: CallAttempt, branch: Branch, response: Response) -> None:
+        upstream = _upstream(branch, response)
         incoming = attempt.incoming
         if incoming.tx.state in (State.PROCEEDING, State.ACCEPTED):
             self.endpoint.respond(incoming, upstream)
@@ -492,9 +598,19 @@ class Proxy:
             return False
         retry = branch.request.copy()
         retry.pop_first("via")
-        retry.prepend("via", self.endpoint.via(branch.dest.transport))
-        # Same CSeq: the number belongs to the caller's dialog, and a higher one reaching the
-        # callee would make the caller's next in-dialog request look out of order there.
+        retry.prepend("via", self.endpoint.via(branch.dest.transport, _branch(attempt.loop_hash)))
+        # A new request needs a higher CSeq (RFC 3261 §8.1.3.5, §22.2). The caller's dialog
+        # keeps its numbers: the signed Record-Route carries the offset, so that whichever node
+        # relays the caller's later requests adds it (and takes it off their answers).
+        offset = branch.cseq_offset + 1
+        number, method = branch.request.cseq
+        retry.set("cseq", f"{number + 1} {method}")
+        record_routes = self._record_routes(attempt, branch.dest, offset)
+        retry.headers = [
+            h for h in retry.headers if h[0] != "record-route" or h[1] not in branch.record_routes
+        ]
+        for value in reversed(record_routes):
+            retry.prepend("record-route", value)
         answer = digest.authorization(
             challenge_value=challenge,
             method="INVITE",
@@ -504,7 +620,7 @@ class Proxy:
             cnonce=secrets.token_hex(8),
         )
         retry.set("proxy-authorization" if response.status == 407 else "authorization", answer)
-        retried = Branch(retry, branch.dest, branch.trunk, auth_retried=True)
+        retried = Branch(retry, branch.dest, branch.trunk, record_routes, offset, auth_retried=True)
         attempt.branches.remove(branch)
         attempt.branches.append(retried)
         self._send_branch(attempt, retried)
@@ -549,20 +665,19 @@ class Proxy:
     def _best_response(self, attempt: CallAttempt) -> Response:
         """RFC 3261 §16.7 step 6: a 6xx if any, else the lowest class, preferring statuses
         that help the caller; 503 becomes 500; no answer at all becomes 408."""
-        finals = [b.final for b in attempt.branches if b.final is not None]
+        finals = [(b, b.final) for b in attempt.branches if b.final is not None]
         request = attempt.incoming.request
         if not finals:
             return make_response(request, 408, to_tag=new_tag())
-        six = [r for r in finals if r.status >= 600]
+        six = [(b, r) for b, r in finals if r.status >= 600]
         if six:
             chosen = six[0]
         else:
-            lowest = min(r.status // 100 for r in finals)
-            candidates = [r for r in finals if r.status // 100 == lowest]
-            preferred = [r for s in _INFORMATIVE_4XX for r in candidates if r.status == s]
-            chosen = preferred[0] if preferred else min(candidates, key=lambda r: r.status)
-        upstream = chosen.copy()
-        upstream.pop_first("via")
+            lowest = min(r.status // 100 for _, r in finals)
+            candidates = [(b, r) for b, r in finals if r.status // 100 == lowest]
+            preferred = [(b, r) for s in _INFORMATIVE_4XX for b, r in candidates if r.status == s]
+            chosen = preferred[0] if preferred else min(candidates, key=lambda item: item[1].status)
+        upstream = _upstream(*chosen)
         if upstream.status == 503:
             upstream.status, upstream.reason = 500, "Server Internal Error"
         return upstream
@@ -574,7 +689,7 @@ class Proxy:
         if attempt.incoming.tx.state is State.PROCEEDING:
             self.endpoint.respond(attempt.incoming, response)
         if record:
-            self.recorder.failed(attempt.call_id, response.status)
+            self.recorder.failed(attempt.key, response.status)
         self._close(attempt)
 
     def _close(self, attempt: CallAttempt) -> None:
@@ -611,6 +726,56 @@ def _answerable(challenge: str) -> bool:
         and "realm" in params
         and "nonce" in params
     )
+
+
+def loop_hash_of(request: Request) -> str:
+    """A hash of what identifies a request as received (RFC 3261 §16.6 item 8): if it comes
+    back through this PBX unchanged, it is a loop."""
+    fields = (
+        request.uri,
+        request.tag("from") or "",
+        request.tag("to") or "",
+        request.call_id,
+        str(request.cseq[0]),
+        *request.get_all("route"),
+        *request.get_all("proxy-require"),
+        *request.get_all("proxy-authorization"),
+    )
+    text = "\x00".join(fields).encode("utf-8", "surrogateescape")
+    return hashlib.sha256(text).hexdigest()[:12]
+
+
+def _branch(loop_hash: str) -> str:
+    """A Via branch for a forwarded request: the loop hash, then a unique part."""
+    return f"z9hG4bK{loop_hash}.{secrets.token_hex(6)}"
+
+
+def _offset_for(grant: Grant | None, request: Request) -> int:
+    """The CSeq offset to add to an in-dialog request: only the caller's requests (their From
+    tag is the caller's) are renumbered."""
+    if grant is None or not grant.offset or request.tag("from") != grant.caller_tag:
+        return 0
+    return grant.offset
+
+
+def _shift_cseq(message: Request | Response, offset: int) -> None:
+    if offset:
+        number, method = message.cseq
+        message.set("cseq", f"{max(0, number + offset)} {method}")
+
+
+def _upstream(branch: Branch, response: Response) -> Response:
+    """A branch's response as the caller gets it: our Via off, the CSeq the caller sent."""
+    upstream = response.copy()
+    upstream.pop_first("via")
+    _shift_cseq(upstream, -branch.cseq_offset)
+    return upstream
+
+
+def _max_forwards(request: Request) -> int:
+    """Max-Forwards (70 when absent, RFC 3261 §16.6 step 3); the parser has checked its digits."""
+    value = request.get("max-forwards")
+    return 70 if value is None else int(value.strip())
 
 
 def _user_of(value: str | None) -> str:

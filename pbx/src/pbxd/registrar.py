@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from pbxd.auth import Authenticator
 from pbxd.config import SipSettings
-from pbxd.sip.message import Request, Response, make_response, new_tag
-from pbxd.sip.uri import UriError, parse_name_addr, parse_uri
+from pbxd.sip.message import MAX_NUMBER_DIGITS, Request, Response, make_response, new_tag
+from pbxd.sip.uri import UriError, parse_digits, parse_name_addr, parse_port, parse_uri
 from pbxd.store.base import Binding, Store
 from pbxd.transport import Peer
 
@@ -96,24 +96,27 @@ class Registrar:
                 if self._by_address.get(address) is binding:
                     del self._by_address[address]
 
-    async def handle(self, request: Request, source: Peer) -> Response:
-        outcome = await self.auth.authenticate(request, source.host, proxy=False)
-        if outcome.reject is not None:
-            return outcome.reject
+    async def handle(self, request: Request, source: Peer) -> tuple[Response | None, bool]:
+        """The answer to a REGISTER, and whether it is to be sent statelessly (the request did
+        not authenticate); None: no answer (the source is over its cap)."""
+        outcome = await self.auth.authenticate(request, (source.host, source.port), proxy=False)
+        if outcome.username is None:
+            return outcome.reject, True
+        return await self._handle_authenticated(request, outcome.username, source), False
+
+    async def _handle_authenticated(self, request: Request, username: str, source: Peer) -> Response:
         try:
             to_uri = parse_name_addr(request.get("to") or "").uri
         except UriError as error:
             return make_response(request, 400, f"Bad Request (To: {error})")
         aor = to_uri.user or ""
-        if aor != outcome.username:
+        if aor != username:
             return make_response(request, 403, "Forbidden (may only register its own extension)")
         return await self._update(request, aor, source)
 
     async def _update(self, request: Request, aor: str, source: Peer) -> Response:
         contact_values = request.get_all("contact")
-        expires_header = (request.get("expires") or "").strip()
-        if expires_header and not expires_header.isdigit():
-            return make_response(request, 400, f"Bad Request (Expires {expires_header!r} is not a number)")
+        expires_header = (request.get("expires") or "").strip()  # digits: checked by the parser
         call_id = request.call_id
         cseq = request.cseq[0]
         current = dict(self._bindings.get(aor, {}))
@@ -139,9 +142,12 @@ class Registrar:
                 return make_response(request, 400, f"Bad Request (Contact: {error})")
             param = contact.params.get("expires")
             text = param if param is not None else (expires_header or str(self.settings.default_expires))
-            if not text.isdigit():
-                return make_response(request, 400, f"Bad Request (Contact expires {text!r} is not a number)")
-            expires = min(int(text), self.settings.max_expires)
+            seconds = parse_digits(text, MAX_NUMBER_DIGITS)
+            if seconds is None:
+                return make_response(
+                    request, 400, f"Bad Request (Contact expires {text[:20]!r} is not a number)"
+                )
+            expires = min(seconds, self.settings.max_expires)
             if 0 < expires < self.settings.min_expires:
                 return make_response(
                     request, 423, extra=[("min-expires", str(self.settings.min_expires))], to_tag=new_tag()
@@ -188,9 +194,10 @@ class Registrar:
 def _addresses(binding: Binding) -> list[tuple[str, int]]:
     addresses = []
     _, _, rest = binding.source.partition(":")
-    host, _, port = rest.rpartition(":")
-    if port.isdigit():
-        addresses.append((host, int(port)))
+    host, _, port_text = rest.rpartition(":")
+    port = parse_port(port_text)
+    if port is not None:
+        addresses.append((host, port))
     try:
         uri = parse_uri(binding.contact)
     except UriError:

@@ -30,9 +30,10 @@ class Router:
     def on_request(self, incoming: Incoming) -> None:
         request = incoming.request
         if request.method == "REGISTER":
-            early = self.registrar.auth.precheck(request, incoming.source.host, proxy=False)
+            source = (incoming.source.host, incoming.source.port)
+            early = self.registrar.auth.precheck(request, source, proxy=False)
             if early is not None:
-                self.endpoint.respond(incoming, early)
+                self.endpoint.respond_statelessly(incoming, early.response)
             else:
                 self._spawn(self._register(incoming))
         elif request.method == "OPTIONS" and request.tag("to") is None and self._for_us(request):
@@ -64,11 +65,14 @@ class Router:
 
     async def _register(self, incoming: Incoming) -> None:
         try:
-            response = await self.registrar.handle(incoming.request, incoming.source)
+            response, stateless = await self.registrar.handle(incoming.request, incoming.source)
         except Exception:
             log.exception("REGISTER from %s failed", incoming.source)
-            response = make_response(incoming.request, 500, to_tag=new_tag())
-        self.endpoint.respond(incoming, response)
+            response, stateless = make_response(incoming.request, 500, to_tag=new_tag()), False
+        if stateless:
+            self.endpoint.respond_statelessly(incoming, response)
+        elif response is not None:
+            self.endpoint.respond(incoming, response)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)

@@ -2,9 +2,15 @@
 
 The cluster judges a Generic Service only by "the service controller says it runs", so the
 process must end (non-zero) when the PBX cannot serve: the watchdog checks the server and the
-database every second and ends the run after a few failed checks in a row. A stop request
-(SIGTERM, SIGINT, or the Windows service's stop event) closes the sockets and the database
-within about two seconds, before the cluster takes the shared disk away.
+database every second and ends the run after a few failed checks in a row. The database check
+asks whether the database makes progress, not whether one ping gets through the queue in time:
+under a flood of registrations the queue is long, and that is load to shed (``pbxd.overload``),
+not a reason to stop. A stop request (SIGTERM, SIGINT, or the Windows service's stop event)
+closes the sockets and the database within about two seconds, before the cluster takes the
+shared disk away.
+
+While it runs, the process holds the SQLite database's lock (``pbxd.store.inuse``), and reports
+``READY=1`` and ``STOPPING=1`` to a service controller that set ``NOTIFY_SOCKET``.
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ from typing import Protocol
 
 from pbxd.config import PbxConfig
 from pbxd.logs import setup_logging
+from pbxd.notify import notify
 from pbxd.store import open_store
 from pbxd.store.async_store import SqlStore
-from pbxd.store.url import redact_url
+from pbxd.store.inuse import ServerLock
+from pbxd.store.url import SqliteUrl, parse_database_url, redact_url
 
 log = logging.getLogger("pbxd.runner")
 
@@ -79,44 +87,74 @@ class _Server(Protocol):
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
-    def healthy(self) -> bool: ...
+    def health_problem(self) -> str | None: ...
 
 
-async def _watch(server: _Server, store: SqlStore, settings: WatchdogSettings) -> Outcome:
+class _Database(Protocol):
+    """What the watchdog needs of ``pbxd.store.async_store.SqlStore``."""
+
+    async def check(self, timeout: float) -> str | None: ...
+
+
+async def _watch(server: _Server, store: _Database, settings: WatchdogSettings) -> Outcome:
     """Return when the server or the database failed ``failures_allowed`` checks in a row."""
     server_failures = database_failures = 0
     while True:
         await asyncio.sleep(settings.interval_s)
-        server_failures = 0 if server.healthy() else server_failures + 1
+        server_problem = server.health_problem()
+        server_failures = 0 if server_problem is None else server_failures + 1
+        if server_problem is not None:
+            log.warning("server check failed (%d in a row): %s", server_failures, server_problem)
         try:
-            await asyncio.wait_for(store.ping(), settings.ping_timeout_s)
-            database_failures = 0
-        except Exception as exc:  # any failure to answer counts, whatever the driver raised
-            database_failures += 1
-            log.warning(
-                "database check failed (%d in a row): %s", database_failures, exc or type(exc).__name__
-            )
-        if server_failures:
-            log.warning("server reports unhealthy (%d in a row)", server_failures)
+            database_problem = await store.check(settings.ping_timeout_s)
+        except Exception as exc:  # a check that cannot even run counts as failed
+            database_problem = str(exc) or type(exc).__name__
+        database_failures = 0 if database_problem is None else database_failures + 1
+        if database_problem is not None:
+            log.warning("database check failed (%d in a row): %s", database_failures, database_problem)
         if database_failures >= settings.failures_allowed:
-            log.error("the database stopped answering: stopping so that the cluster restarts or moves pbxd")
+            log.error(
+                "the database stopped answering (%s): stopping so that the cluster restarts or moves pbxd",
+                database_problem,
+            )
             return Outcome.DATABASE_UNREACHABLE
         if server_failures >= settings.failures_allowed:
-            log.error("the server is unhealthy (a socket closed?): stopping so that the cluster notices")
+            log.error("the server is unhealthy (%s): stopping so that the cluster notices", server_problem)
             return Outcome.SERVER_UNHEALTHY
 
 
 async def serve(config: PbxConfig, stop: StopRequest, watchdog: WatchdogSettings | None = None) -> Outcome:
     """Run the PBX until ``stop`` is requested or the watchdog gives up."""
-    from pbxd.server import PbxServer  # noqa: PLC0415  (keeps `pbxd --help` and admin commands light)
-
     watchdog = watchdog or WatchdogSettings()
+    target = parse_database_url(config.database.url)
+    lock = ServerLock(target.path) if isinstance(target, SqliteUrl) else None
     log.info("opening the database %s", redact_url(config.database.url))
     try:
-        store = await asyncio.to_thread(open_store, config.database.url)
+        store = await asyncio.to_thread(
+            open_store, config.database.url, synchronous=config.database.synchronous
+        )
     except Exception as exc:
         log.error("cannot open the database: %s", exc)
         return Outcome.STARTUP_FAILED
+    try:
+        if lock is not None:
+            lock.acquire("serve from it")
+    except Exception as exc:
+        log.error("cannot open the database: %s", exc)
+        await store.close()
+        return Outcome.STARTUP_FAILED
+    try:
+        return await _serve_with(config, store, stop, watchdog)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _serve_with(
+    config: PbxConfig, store: SqlStore, stop: StopRequest, watchdog: WatchdogSettings
+) -> Outcome:
+    from pbxd.server import PbxServer  # noqa: PLC0415  (keeps `pbxd --help` and admin commands light)
+
     try:
         server: _Server = PbxServer(config, store)
         await server.start()
@@ -126,6 +164,7 @@ async def serve(config: PbxConfig, stop: StopRequest, watchdog: WatchdogSettings
         return Outcome.STARTUP_FAILED
     listen = ", ".join(f"{x.transport}:{x.host}:{x.port}" for x in config.sip.listen)
     log.info("pbxd is serving on %s", listen)
+    notify(f"READY=1\nSTATUS=serving on {listen}")
 
     stopped = asyncio.create_task(stop.wait())
     watching = asyncio.create_task(_watch(server, store, watchdog))
@@ -133,6 +172,7 @@ async def serve(config: PbxConfig, stop: StopRequest, watchdog: WatchdogSettings
     outcome = watching.result() if watching.done() else Outcome.STOPPED
     if outcome is Outcome.STOPPED:
         log.info("stop requested")
+    notify("STOPPING=1")
     for task in (stopped, watching):
         task.cancel()
     await _shutdown(server, store)

@@ -17,9 +17,11 @@ from pbxd.config import PbxConfig
 from pbxd.dialplan import DialPlan
 from pbxd.endpoint import Endpoint
 from pbxd.identity import LocalAddresses
+from pbxd.overload import Backlog, LoadGauge
 from pbxd.proxy import Proxy
 from pbxd.registrar import Registrar
 from pbxd.router import Router
+from pbxd.routesign import SECRET_NAME
 from pbxd.store.base import Store
 from pbxd.throttle import FailureThrottle
 from pbxd.transport import Transports
@@ -46,7 +48,10 @@ class PbxServer:
         # Built here (not in start) so that a bad dial plan fails before any socket is bound.
         self.dialplan = DialPlan(config.dialplan, config.trunks)
         self.transports = Transports(sip.listen, fallback_host=sip.domain)
-        self.endpoint = Endpoint(self.transports)
+        # The database store reports its queue (the load shedder reads it); the in-memory one has none.
+        backlog: Backlog | None = store if hasattr(store, "backlog") else None  # type: ignore[assignment]
+        self.load = LoadGauge(backlog)
+        self.endpoint = Endpoint(self.transports, load=self.load)
         self.local = LocalAddresses(sip)
         throttle = FailureThrottle(sip.auth_failures_per_minute)
         self.auth = Authenticator(
@@ -74,6 +79,9 @@ class PbxServer:
     async def start(self) -> None:
         """Reload registrations, bind every listen address, start timers and trunk probes."""
         await self.registrar.load()
+        # Shared by every node through the database: calls record-routed by one node are
+        # relayed by the node that takes over after a failover.
+        self.proxy.use_route_key(await self.store.shared_secret(SECRET_NAME))
         try:
             await self.transports.start()
         except OSError:
@@ -110,7 +118,16 @@ class PbxServer:
         log.info("pbxd stopped")
 
     def healthy(self) -> bool:
-        return self._started and self.transports.bound
+        return self.health_problem() is None
+
+    def health_problem(self) -> str | None:
+        """None while the PBX serves, else why it does not (for the watchdog's log)."""
+        if not self._started:
+            return "the SIP server is not started"
+        if not self.transports.bound:
+            listen = ", ".join(f"{x.transport}:{x.host}:{x.port}" for x in self.config.sip.listen)
+            return f"a listening socket was closed (configured: {listen})"
+        return None
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -4,6 +4,10 @@ Incoming bytes are framed and parsed here and handed up as messages with the ``P
 from; outgoing messages are serialised and sent to a ``Peer``. TCP connections are kept in a
 table keyed by the peer's address so that responses and later requests reuse them. Works with
 the Proactor event loop on Windows (no POSIX-only calls).
+
+TCP connections are bounded so that one address cannot starve the others: a limit in total and
+per remote address, a deadline for a message once its first byte has arrived (a sender that
+trickles a message in to hold the connection, "slowloris"), and an idle timeout.
 """
 
 from __future__ import annotations
@@ -29,6 +33,16 @@ _WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]"})  # noqa: S104
 # each one costs a socket and up to one message of buffer, and running out of file handles
 # would also stop the PBX from reaching its database.
 MAX_TCP_CONNECTIONS = 2000
+# Inbound connections from one address: a NAT may hide a whole office, but it must not be able
+# to take every connection there is.
+MAX_TCP_CONNECTIONS_PER_ADDRESS = 100
+# Seconds from the first byte of a message to its last (phones send a message in one go).
+TCP_MESSAGE_TIMEOUT = 10.0
+# Seconds a connection may stay silent in both directions before it is closed. Phones that
+# register over TCP send a keepalive or a re-REGISTER well within this (RFC 5626 §4.4.1).
+TCP_IDLE_TIMEOUT = 600.0
+# Seconds an inbound connection may stay open before its first complete message.
+TCP_FIRST_MESSAGE_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,46 +92,66 @@ class _TcpConnection(asyncio.Protocol):
         self._owner = owner
         self._parser = StreamParser()
         self.peer = peer
+        self.inbound = peer is None
         self.transport: asyncio.Transport | None = None
         self._pending: list[bytes] = []
+        self.opened = self.last_activity = _now()
+        self.message_started: float | None = None  # when the unfinished message began
+        self.complete_messages = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         if self.peer is None:
             host, port = transport.get_extra_info("peername")[:2]
-            if len(self._owner.connections) >= self._owner.max_connections:
+            refusal = self._owner.refusal(str(host))
+            if refusal is not None:
                 if not self._owner.refusing:  # once per episode: a flood must not flood the log
                     self._owner.refusing = True
-                    log.warning(
-                        "refusing TCP connections (from %s:%s on): %d are open, the limit",
-                        host,
-                        port,
-                        len(self._owner.connections),
-                    )
+                    log.warning("refusing TCP connections (from %s:%s on): %s", host, port, refusal)
                 transport.abort()
                 return
             self._owner.refusing = False
             self.peer = Peer("tcp", str(host), int(port))
+            self._owner.count_inbound(self.peer.host, +1)
         self._owner.connections[(self.peer.host, self.peer.port)] = self
         for data in self._pending:
             transport.write(data)
         self._pending.clear()
 
     def send(self, data: bytes) -> None:
+        self.last_activity = _now()
         if self.transport is None:
             self._pending.append(data)
         else:
             self.transport.write(data)
 
+    def expired(self, now: float) -> str | None:
+        """Why this connection must be closed now, or None."""
+        owner = self._owner
+        if self.message_started is not None and now - self.message_started > owner.message_timeout:
+            return f"a message took longer than {owner.message_timeout:g} s to arrive"
+        if self.inbound and not self.complete_messages and now - self.opened > owner.first_message_timeout:
+            return f"no message within {owner.first_message_timeout:g} s of connecting"
+        if now - self.last_activity > owner.idle_timeout:
+            return f"idle for {owner.idle_timeout:g} s"
+        return None
+
     def data_received(self, data: bytes) -> None:
         assert self.peer is not None and self.transport is not None
+        now = self.last_activity = _now()
         try:
             events = self._parser.feed(data)
         except FramingError as error:
             log.info("closing TCP connection from %s: %s", self.peer, error)
             self.transport.close()
             return
+        if self._parser.buffered:
+            if self.message_started is None or events:
+                self.message_started = now
+        else:
+            self.message_started = None
+        self.complete_messages += len(events)
         for event in events:
             if isinstance(event, KeepalivePing):
                 self.transport.write(b"\r\n")
@@ -131,6 +165,13 @@ class _TcpConnection(asyncio.Protocol):
             key = (self.peer.host, self.peer.port)
             if self._owner.connections.get(key) is self:
                 del self._owner.connections[key]
+            if self.inbound:
+                self._owner.count_inbound(self.peer.host, -1)
+                self.inbound = False  # counted once, however often asyncio reports the loss
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()
 
 
 class Transports:
@@ -145,7 +186,13 @@ class Transports:
         self.on_unreachable: UnreachableSink = lambda peer: None
         self.connections: dict[tuple[str, int], _TcpConnection] = {}
         self.max_connections = MAX_TCP_CONNECTIONS
+        self.max_connections_per_address = MAX_TCP_CONNECTIONS_PER_ADDRESS
+        self.message_timeout = TCP_MESSAGE_TIMEOUT
+        self.idle_timeout = TCP_IDLE_TIMEOUT
+        self.first_message_timeout = TCP_FIRST_MESSAGE_TIMEOUT
         self.refusing = False  # inbound connections are being refused (the limit is reached)
+        self._inbound_by_host: dict[str, int] = {}
+        self._reaper: asyncio.Task[None] | None = None
         self._udp: dict[Listen, _UdpProtocol] = {}
         self._tcp_servers: dict[Listen, asyncio.Server] = {}
         self._connecting: set[asyncio.Task[None]] = set()  # connections and name look-ups
@@ -164,8 +211,39 @@ class Transports:
                     lambda: _TcpConnection(self), listen.host, listen.port
                 )
             log.info("listening on %s:%s:%s", listen.transport, listen.host, listen.port)
+        if self._tcp_servers:
+            self._reaper = loop.create_task(self._reap_forever())
+
+    def refusal(self, host: str) -> str | None:
+        """Why a new inbound connection from ``host`` is refused, or None."""
+        if len(self.connections) >= self.max_connections:
+            return f"{len(self.connections)} are open, the limit"
+        if self._inbound_by_host.get(host, 0) >= self.max_connections_per_address:
+            return f"{host} holds {self.max_connections_per_address}, the limit for one address"
+        return None
+
+    def count_inbound(self, host: str, change: int) -> None:
+        count = self._inbound_by_host.get(host, 0) + change
+        if count > 0:
+            self._inbound_by_host[host] = count
+        else:
+            self._inbound_by_host.pop(host, None)
+
+    async def _reap_forever(self) -> None:
+        """Close connections that hold a slot without using it (see ``_TcpConnection.expired``)."""
+        while True:
+            await asyncio.sleep(min(1.0, self.message_timeout / 2, self.first_message_timeout / 2))
+            now = asyncio.get_running_loop().time()
+            for connection in list(self.connections.values()):
+                why = connection.expired(now)
+                if why is not None and connection.transport is not None:
+                    log.info("closing TCP connection with %s: %s", connection.peer, why)
+                    connection.transport.abort()
 
     async def stop(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
         for protocol in self._udp.values():
             if protocol.transport is not None:
                 protocol.transport.close()
@@ -180,6 +258,7 @@ class Transports:
         self._udp_sender = None
         self._tcp_servers.clear()
         self.connections.clear()
+        self._inbound_by_host.clear()
 
     @property
     def bound(self) -> bool:

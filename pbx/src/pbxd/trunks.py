@@ -32,6 +32,11 @@ class TrunkState:
         return self.config.name
 
     @property
+    def trusted_by_address(self) -> bool:
+        """Calls from the trusted sources need no digest (the operator opted in)."""
+        return self.config.username is None and self.config.trust_source_address
+
+    @property
     def peer(self) -> Peer:
         return Peer(self.config.transport, self.config.host, self.config.port)
 

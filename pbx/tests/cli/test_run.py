@@ -10,13 +10,16 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pbxd.runner import Outcome, WatchdogSettings, _watch
-from pbxd.store import open_store
+from pbxd.store import async_store, open_store
+from pbxd.store.async_store import SqlStore
+from pbxd.store.base import Binding
 
 HOST = "127.0.0.31"
 
@@ -170,9 +173,10 @@ class ScriptedServer:
 
     async def stop(self) -> None: ...
 
-    def healthy(self) -> bool:
+    def health_problem(self) -> str | None:
         self.checks += 1
-        return self.answers.pop(0) if self.answers else False
+        healthy = self.answers.pop(0) if self.answers else False
+        return None if healthy else "scripted failure"
 
 
 def watch(tmp_path: Path, server: ScriptedServer) -> Outcome:
@@ -197,3 +201,94 @@ def test_watchdog_rides_out_isolated_failed_checks(tmp_path: Path) -> None:
     assert watch(tmp_path, server) is Outcome.SERVER_UNHEALTHY
     # Failures at checks 2, 4-5 were ridden out; 7, 8, 9 in a row ended the run.
     assert server.checks == 9
+
+
+def slow_store(tmp_path: Path, gate: threading.Event | None = None, seconds: float = 0.02) -> SqlStore:
+    """A SQLite store whose binding writes take ``seconds`` each (a slow disk), or wait for
+    ``gate`` (a database that stopped answering)."""
+    store = open_store(f"sqlite:///{tmp_path / 'pbx.db'}")
+    write = store.database.put_binding
+
+    def slow_write(binding: Binding) -> None:
+        if gate is not None:
+            gate.wait(10)
+        else:
+            time.sleep(seconds)
+        write(binding)
+
+    store.database.put_binding = slow_write  # type: ignore[method-assign]
+    return store
+
+
+def flood(store: SqlStore, count: int) -> list[asyncio.Future[None]]:
+    return [
+        asyncio.ensure_future(
+            store.put_binding(Binding(f"{n}", f"sip:{n}@127.0.0.1", time.time() + 60, "c", 1, "udp:x:1"))
+        )
+        for n in range(count)
+    ]
+
+
+FAST = WatchdogSettings(interval_s=0.05, failures_allowed=3, ping_timeout_s=0.3)
+HEALTHY_FOREVER = (True,) * 10_000
+
+
+def test_a_long_database_queue_that_makes_progress_is_not_taken_for_a_dead_database(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(async_store, "MAX_BATCH", 5)  # 20 ms a write: a batch every 0.1 s
+
+    async def scenario() -> tuple[int, int]:
+        store = slow_store(tmp_path)
+        writes = flood(store, 100)  # 2 s of work: every ping waits far longer than its timeout
+        try:
+            with pytest.raises(TimeoutError):  # the watchdog was still watching
+                await asyncio.wait_for(_watch(ScriptedServer(*HEALTHY_FOREVER), store, FAST), 1.2)
+            return store.backlog, store.succeeded
+        finally:
+            for write in writes:
+                write.cancel()
+            await store.close()
+
+    backlog, succeeded = asyncio.run(scenario())
+    assert backlog > 10 and succeeded > 10  # busy throughout, and making progress
+    assert "database check failed" not in caplog.text
+
+
+def test_a_database_that_makes_no_progress_still_ends_the_run_and_says_why(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = threading.Event()
+
+    async def scenario() -> Outcome:
+        store = slow_store(tmp_path, gate)
+        writes = flood(store, 5)
+        try:
+            return await asyncio.wait_for(_watch(ScriptedServer(*HEALTHY_FOREVER), store, FAST), 5)
+        finally:
+            gate.set()
+            await asyncio.gather(*writes, return_exceptions=True)
+            await store.close()
+
+    assert asyncio.run(scenario()) is Outcome.DATABASE_UNREACHABLE
+    assert "database check failed (3 in a row): no database operation finished within 0.3 s" in caplog.text
+    assert "the database stopped answering (no database operation finished" in caplog.text
+
+
+def test_a_database_file_that_disappears_under_load_is_seen_at_once(tmp_path: Path) -> None:
+    async def scenario() -> tuple[Outcome, float]:
+        store = slow_store(tmp_path)
+        writes = flood(store, 30)
+        os.rename(tmp_path / "pbx.db", tmp_path / "moved.db")
+        started = time.monotonic()
+        try:
+            outcome = await asyncio.wait_for(_watch(ScriptedServer(*HEALTHY_FOREVER), store, FAST), 5)
+            return outcome, time.monotonic() - started
+        finally:
+            for write in writes:
+                write.cancel()
+            await store.close()
+
+    outcome, elapsed = asyncio.run(scenario())
+    assert outcome is Outcome.DATABASE_UNREACHABLE
+    assert elapsed < 1.0  # three checks, none waiting behind the queue

@@ -59,7 +59,16 @@ def test_the_documented_example_is_valid_and_complete() -> None:
     assert config.database == DatabaseSettings("sqlite:///D:/PBX/data/pbx.db")
     assert config.log == LogSettings("INFO", Path("D:/PBX/logs/pbxd.log"))
     assert config.trunks == (
-        Trunk("site-b", "127.0.0.3", 5060, "udp", (r"2\d\d",), ("127.0.0.3",), keepalive_interval=30),
+        Trunk(
+            "site-b",
+            "127.0.0.3",
+            5060,
+            "udp",
+            (r"2\d\d",),
+            ("127.0.0.3",),
+            keepalive_interval=30,
+            trust_source_address=True,
+        ),
     )
     assert config.dialplan[2] == DialRule(r"92\d\d", "trunk:site-b", strip=1)
     assert [rule.action for rule in config.dialplan] == [
@@ -212,6 +221,32 @@ numbers = ["4"]
     assert 'trunks: the name "b" is used more than once; names must be unique' in found
 
 
+_TRUSTED_TRUNK = """
+[[trunks]]
+name = "b"
+host = "127.0.0.3"
+port = 5060
+numbers = ["2"]
+trusted_sources = ["127.0.0.3"]
+"""
+
+
+def test_a_trunk_trusted_by_address_alone_needs_the_explicit_opt_in(tmp_path: Path) -> None:
+    found = problems(tmp_path, MINIMAL + _TRUSTED_TRUNK)
+    assert found == [
+        "trunks[0]: trusted_sources without username and password would accept calls from those "
+        "addresses unauthenticated (toll fraud for anyone who can send from them); set username and "
+        "password for digest, or trust_source_address = true to accept that on purpose"
+    ]
+    assert problems(tmp_path, MINIMAL + _TRUSTED_TRUNK + 'trust_source_address = "yes"\n') == [
+        'trunks[0].trust_source_address: "yes" is not true or false'
+    ]
+    config = load_config(write(tmp_path, MINIMAL + _TRUSTED_TRUNK + "trust_source_address = true\n"))
+    assert config.trunks[0].trust_source_address
+    with_digest = MINIMAL + _TRUSTED_TRUNK + 'username = "a"\npassword = "pw"\n'
+    assert not load_config(write(tmp_path, with_digest)).trunks[0].trust_source_address
+
+
 def test_secrets_are_never_repeated_in_errors(tmp_path: Path) -> None:
     text = (
         MINIMAL
@@ -278,3 +313,18 @@ numbers = ["2"]
     assert 'sip.domain: "pbx.test\\n" is not an IP address or a host name' in found, found
     assert any(p.startswith("trunks[0].name: ") for p in found), found
     assert 'trunks[0].host: "peer.test\\n" is not an IP address or a host name' in found, found
+
+
+def test_sqlite_durability_defaults_to_full_and_can_be_chosen(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, MINIMAL)).database.synchronous == "FULL"
+    chosen = load_config(write(tmp_path, MINIMAL + 'synchronous = "normal"\n'))
+    assert chosen.database.synchronous == "NORMAL"
+
+
+def test_sqlite_durability_must_be_a_known_mode_and_sqlite_only(tmp_path: Path) -> None:
+    assert problems(tmp_path, MINIMAL + 'synchronous = "OFF"\n') == [
+        'database.synchronous: "OFF" is not one of NORMAL, FULL, EXTRA'
+    ]
+    postgres = MINIMAL.replace("sqlite:///pbx.db", "postgresql://pbx@127.0.0.1:5432/pbx")
+    [message] = problems(tmp_path, postgres + 'synchronous = "FULL"\n')
+    assert message.startswith("database.synchronous: applies to SQLite only")

@@ -322,6 +322,7 @@ port = {peer.port}
 transport = "udp"
 numbers = ["{numbers}"]
 trusted_sources = ["{peer.host}"]
+trust_source_address = true
 """
 
 

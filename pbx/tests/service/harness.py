@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -71,3 +72,10 @@ async def running(config: PbxConfig, store: MemoryStore) -> AsyncIterator[PbxSer
         yield server
     finally:
         await server.stop()
+
+
+def unsigned(routes: list[str]) -> list[str]:
+    """Route values without the signature (and CSeq offset) a PBX writes into its Record-Route;
+    each of these routes must carry a signature."""
+    assert all(";pbxd=" in route for route in routes), routes
+    return [re.sub(r";(?:pbxd|cs)=[^;>]*", "", route) for route in routes]

@@ -281,8 +281,16 @@ class Phone:
             if invite is not None:
                 self.send(make_response(invite, 487, to_tag=self._tags[message.call_id]))
         elif message.method == "BYE":
-            call = self.calls.pop(message.call_id, None)
-            in_order = call is None or call.dialog is None or call.dialog.accept(message)
+            call = self.calls.get(message.call_id)
+            dialog = call.dialog if call is not None else None
+            if dialog is not None and (message.tag("to"), message.tag("from")) != (
+                dialog.local_tag,
+                dialog.remote_tag,
+            ):
+                self.send(make_response(message, 481))  # §12.2.2: not this dialog's tags
+                return
+            self.calls.pop(message.call_id, None)
+            in_order = dialog is None or dialog.accept(message)
             self.send(make_response(message, 200 if in_order else 500))
         elif message.method != "ACK":
             self.send(make_response(message, 200))

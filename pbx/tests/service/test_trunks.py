@@ -4,15 +4,18 @@ trunk authentication, loop protection and keepalive probes."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable
+from dataclasses import replace
 
 from pbxd.config import DialRule, Trunk
 from pbxd.memstore import MemoryStore
+from pbxd.proxy import loop_hash_of
 from pbxd.sip import digest
 from pbxd.sip.message import Request, make_response, parse_message
 from pbxd.store.base import Extension
 
-from .harness import REALM, free_port, make_config, running, store_with
+from .harness import REALM, free_port, make_config, running, store_with, unsigned
 from .phone import Phone
 
 A, B = "127.0.0.2", "127.0.0.3"
@@ -37,6 +40,7 @@ def trunk_to(host: str, port: int, numbers: str, *, username: str | None = None,
         username=username,
         password="trunk-secret" if username else None,
         keepalive_interval=interval,
+        trust_source_address=username is None,
     )
 
 
@@ -57,7 +61,7 @@ def test_a_phone_on_one_pbx_calls_a_phone_on_the_other_across_the_trunk() -> Non
             bob = await registered("2001", PHONES_B, (B, port_b))
             call = await alice.call("2001")
             assert call.statuses[-1] == 200
-            assert call.route_set == [f"<sip:{A}:{port_a};lr>", f"<sip:{B}:{port_b};lr>"]
+            assert unsigned(call.route_set) == [f"<sip:{A}:{port_a};lr>", f"<sip:{B}:{port_b};lr>"]
             invite = await bob.next_request("INVITE")
             assert int(invite.get("max-forwards") or 0) == 68
             await bob.next_request("ACK")
@@ -91,9 +95,42 @@ def test_trunk_with_a_username_authenticates_with_digest_in_both_directions() ->
             assert call.statuses[-1] == 200
             invite = await bob.next_request("INVITE")
             assert invite.get("proxy-authorization") is None  # consumed by the PBXes
-            assert (await alice.hang_up(call)).status == 200
+            # A answered B's challenge with a new INVITE, so one CSeq higher (RFC 3261 §22.2)...
+            assert invite.cseq[0] == call.invite.cseq[0] + 1
+            # ...and alice's later requests are renumbered the same way, their answers back: bob
+            # would refuse a BYE numbered no higher than the INVITE (500, §12.2.2).
+            bye = alice.in_dialog(call, "BYE")
+            answer = (await alice.transact(bye))[-1]
+            assert answer.status == 200 and answer.cseq == bye.cseq
+            assert (await bob.next_request("BYE")).cseq[0] == bye.cseq[0] + 1
             await alice.close()
             await bob.close()
+
+    run(scenario())
+
+
+def test_a_trunk_peer_without_digest_is_trusted_by_its_address_only_with_the_opt_in() -> None:
+    async def scenario() -> None:
+        port_a = free_port(A)
+        for trusted, expected in ((False, 407), (True, 480)):
+            peer = replace(trunk_to(B, free_port(B), r"2\d{3}"), trust_source_address=trusted)
+            async with running(make_config(A, port_a, trunks=(peer,)), store_with("1001")):
+                loop = asyncio.get_running_loop()
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                    sock.bind((B, 0))  # the peer's address, any port
+                    sock.setblocking(False)
+                    invite = (
+                        f"INVITE sip:1001@{A}:{port_a} SIP/2.0\r\n"
+                        f"Via: SIP/2.0/UDP {B}:{sock.getsockname()[1]};branch=z9hG4bKpeer{trusted}\r\n"
+                        f"Max-Forwards: 70\r\nFrom: <sip:2001@{B}>;tag=p\r\nTo: <sip:1001@{A}>\r\n"
+                        f"Call-ID: peer-{trusted}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+                    ).encode()
+                    await loop.sock_sendto(sock, invite, (A, port_a))
+                    status = 100
+                    while status < 200:
+                        reply = await asyncio.wait_for(loop.sock_recv(sock, 65535), 2)
+                        status = parse_message(reply).status  # type: ignore[union-attr]
+                    assert status == expected  # 480: let in, and 1001 is not registered
 
     run(scenario())
 
@@ -137,14 +174,23 @@ def test_a_call_from_a_trunk_never_goes_back_out_over_a_trunk() -> None:
     run(scenario())
 
 
-def test_a_request_that_carries_our_own_via_is_a_loop() -> None:
+def test_a_request_that_comes_back_unchanged_is_a_loop_and_a_changed_one_a_spiral() -> None:
+    """RFC 3261 §16.3 item 4: our Via alone does not make a loop; the request must also hash
+    as it did when we forwarded it (the hash leads the branch of our Via, §16.6 item 8)."""
+
     async def scenario() -> None:
         port = free_port(A)
         async with running(make_config(A, port), store_with("1001")):
             alice = await registered("1001", PHONES_A, (A, port))
-            invite = alice.new_request("INVITE", f"sip:1001@{A}:{port}")
-            invite.headers.insert(1, ("via", f"SIP/2.0/UDP {A}:{port};branch=z9hG4bKlooped"))
-            assert (await alice.transact(invite))[-1].status == 482
+            looped = alice.new_request("INVITE", f"sip:1001@{A}:{port}")
+            ours = f"SIP/2.0/UDP {A}:{port};branch=z9hG4bK{loop_hash_of(looped)}.x1;rport"
+            looped.headers.insert(1, ("via", ours))
+            assert (await alice.transact(looped))[-1].status == 482
+            # The same Via on a request retargeted since (another number): a spiral, served.
+            spiral = alice.new_request("INVITE", f"sip:1002@{A}:{port}", call_id=looped.call_id)
+            spiral.set("from", looped.get("from") or "")
+            spiral.headers.insert(1, ("via", ours))
+            assert (await alice.transact(spiral))[-1].status == 407
             exhausted: Request = alice.new_request("INVITE", f"sip:1001@{A}:{port}")
             exhausted.set("max-forwards", "0")
             assert (await alice.transact(exhausted))[-1].status == 483

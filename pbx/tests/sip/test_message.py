@@ -205,3 +205,56 @@ def test_uris_and_name_addrs() -> None:
     for bad in ("nocolon", "sip:", "sip:a@h:99999", "sip:@", "sip:[::1"):
         with pytest.raises(UriError):
             parse_uri(bad)
+
+
+# Digits that str.isdigit() accepts and int() refuses (superscript two), and digits of other
+# scripts that int() would accept (fullwidth one, Arabic-Indic three): none is a SIP DIGIT.
+_NOT_ASCII_DIGITS = ("²", "\uff11", "٣")
+
+
+@pytest.mark.parametrize("digit", _NOT_ASCII_DIGITS)
+@pytest.mark.parametrize(
+    ("original", "template", "field"),
+    [
+        (b"Content-Length: 0", "Content-Length: {}", "Content-Length"),
+        (b"CSeq: 1 REGISTER", "CSeq: {} REGISTER", "CSeq"),
+        (b"Max-Forwards: 70", "Max-Forwards: {}", "Max-Forwards"),
+        (b"Max-Forwards: 70", "Max-Forwards: 70\nExpires: {}", "Expires"),
+        (b"127.0.0.1:5062;branch", "127.0.0.1:{};branch", "port"),
+        (b"branch=z9hG4bK-1;rport", "branch=z9hG4bK-1;rport={}", "rport"),
+    ],
+)
+def test_a_number_that_is_not_ascii_digits_is_a_parse_error_naming_the_field(
+    digit: str, original: bytes, template: str, field: str
+) -> None:
+    data = REGISTER.replace(original, crlf(template.format(digit)))
+    with pytest.raises(SipParseError, match=field) as caught:
+        parse_message(data)
+    assert isinstance(caught.value.partial, Request)
+
+
+@pytest.mark.parametrize(
+    ("original", "replacement", "field"),
+    [
+        (b"CSeq: 1 REGISTER", b"CSeq: 12345678901 REGISTER", "CSeq"),
+        (b"Content-Length: 0", b"Content-Length: 00000000000", "Content-Length"),
+        (b"Max-Forwards: 70", b"Max-Forwards: 1_0", "Max-Forwards"),
+        (b"Max-Forwards: 70", b"Max-Forwards: +7", "Max-Forwards"),
+        (b"Max-Forwards: 70", b"Max-Forwards: 70\r\nExpires: 99999999999", "Expires"),
+    ],
+)
+def test_numbers_are_bounded_in_length_and_plain_digits_only(
+    original: bytes, replacement: bytes, field: str
+) -> None:
+    with pytest.raises(SipParseError, match=field):
+        parse_message(REGISTER.replace(original, replacement))
+
+
+@pytest.mark.parametrize("digit", _NOT_ASCII_DIGITS)
+def test_status_codes_and_uri_ports_refuse_digits_that_are_not_ascii(digit: str) -> None:
+    with pytest.raises(SipParseError, match="status code"):
+        parse_message(SIPP_UAS_180.replace(b"180", f"18{digit}".encode()))
+    with pytest.raises(UriError, match="port"):
+        parse_uri(f"sip:1001@127.0.0.1:{digit}")
+    with pytest.raises(UriError, match="port"):
+        parse_name_addr(f"<sip:1001@127.0.0.1:506{digit}>;expires=60")

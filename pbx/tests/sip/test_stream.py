@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pbxd.sip.message import Request, Response, SipParseError, parse_message
 from pbxd.sip.stream import BadMessage, FramingError, KeepalivePing, StreamParser
+from pbxd.sip.uri import UriError, parse_name_addr, parse_uri
 
 
 def message(call_id: str, body: bytes = b"") -> bytes:
@@ -42,13 +45,23 @@ def test_a_bad_frame_is_reported_and_the_next_still_parses() -> None:
     assert isinstance(events[1], Request) and events[1].call_id == "good"
 
 
-def test_oversized_or_nonsense_framing_cannot_continue() -> None:
+def test_oversized_framing_cannot_continue() -> None:
     with pytest.raises(FramingError):
         StreamParser(max_size=1000).feed(b"OPTIONS sip:x SIP/2.0\r\n" + b"X: y\r\n" * 500)
     with pytest.raises(FramingError):
-        StreamParser().feed(message("big").replace(b"l: 0", b"l: 99999999"))
+        StreamParser().feed(message("big").replace(b"l: 0", b"l: 65500"))
     with pytest.raises(FramingError):
-        StreamParser().feed(message("neg").replace(b"l: 0", b"l: -5"))
+        StreamParser().feed(message("huge").replace(b"l: 0", b"l: 99999999999999999999"))
+
+
+@pytest.mark.parametrize("value", ["-5", "²", "\uff11", "", "0x10", "12a"])
+def test_a_content_length_that_is_not_a_number_is_reported_and_the_stream_goes_on(value: str) -> None:
+    parser = StreamParser()
+    bad = message("bad").replace(b"l: 0", f"l: {value}".encode())
+    events = parser.feed(bad + message("good"))
+    assert isinstance(events[0], BadMessage) and "Content-Length" in events[0].error.reason
+    assert isinstance(events[0].error.partial, Request)  # enough to answer 400
+    assert isinstance(events[1], Request) and events[1].call_id == "good"
 
 
 @settings(max_examples=300, deadline=None)
@@ -84,6 +97,33 @@ _LINES = st.sampled_from(
     ]
 )
 
+# Numeric fields where a non-ASCII digit once reached int(); the fuzzer fills the gap with any
+# Unicode text.
+_NUMERIC_TEMPLATES = (
+    "Content-Length: {}",
+    "l: {}",
+    "CSeq: {} INVITE",
+    "Max-Forwards: {}",
+    "Expires: {}",
+    "Via: SIP/2.0/UDP h:{};branch=z9hG4bK2",
+    "Via: SIP/2.0/UDP h;rport={};branch=z9hG4bK3",
+    "Contact: <sip:a@h:{}>;expires={}",
+    "INVITE sip:1@h:{} SIP/2.0",
+    "SIP/2.0 {} OK",
+)
+
+
+def _check_parsed(event: Request | Response) -> None:
+    """Whatever parsed can be used as the PBX uses it, without any error but a parse error."""
+    event.to_bytes()
+    _ = event.top_via, event.cseq, event.call_id, event.tag("from"), event.tag("to")
+    for value in event.get_all("contact"):
+        with contextlib.suppress(UriError):
+            parse_name_addr(value)
+    if isinstance(event, Request):
+        with contextlib.suppress(UriError):
+            parse_uri(event.uri)
+
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_LINES, max_size=12), st.binary(max_size=20), st.integers(1, 64))
@@ -94,7 +134,37 @@ def test_fuzz_plausible_messages_through_the_stream_parser(lines: list[bytes], t
         for start in range(0, len(data), cut):
             for event in parser.feed(data[start : start + cut]):
                 if isinstance(event, Request | Response):
-                    event.to_bytes()
-                    _ = event.top_via, event.cseq, event.call_id, event.tag("from")
+                    _check_parsed(event)
+    except FramingError:
+        pass
+
+
+_UNICODE_LINES = st.one_of(
+    _LINES.map(lambda line: line.decode()),
+    st.builds(
+        lambda template, text: template.replace("{}", text),
+        st.sampled_from(_NUMERIC_TEMPLATES),
+        st.text(max_size=8),
+    ),
+    st.text(max_size=40),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_UNICODE_LINES, max_size=12), st.integers(1, 64), st.booleans())
+def test_fuzz_unicode_messages_parse_or_fail_with_a_parse_error(
+    lines: list[str], cut: int, udp: bool
+) -> None:
+    data = "\r\n".join(lines).encode("utf-8", "surrogatepass") + b"\r\n\r\n"
+    if udp:
+        with contextlib.suppress(SipParseError):
+            _check_parsed(parse_message(data))
+        return
+    parser = StreamParser(max_size=4096)
+    try:
+        for start in range(0, len(data), cut):
+            for event in parser.feed(data[start : start + cut]):
+                if isinstance(event, Request | Response):
+                    _check_parsed(event)
     except FramingError:
         pass

@@ -7,11 +7,12 @@ import asyncio
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pbxd.store import open_database, open_store
 from pbxd.store.base import Binding
-from pbxd.store.errors import DatabaseUnavailableError
+from pbxd.store.errors import DatabaseUnavailableError, StoreError
 from pbxd.store.url import (
     DatabaseUrlError,
     PostgresUrl,
@@ -64,7 +65,7 @@ def test_database_is_in_wal_mode_and_checkpointed_on_close(tmp_path: Path) -> No
     path = tmp_path / "pbx.db"
     database = open_database(f"sqlite:///{path}", migrate=True)
     assert database._fetch("PRAGMA journal_mode")[0][0] == "wal"
-    assert database._fetch("PRAGMA synchronous")[0][0] == 1  # NORMAL
+    assert database._fetch("PRAGMA synchronous")[0][0] == 2  # FULL, the safe default
     database.close()
     # After the checkpoint the main file holds everything: the WAL is empty or gone.
     wal = Path(f"{path}-wal")
@@ -130,3 +131,65 @@ def test_opening_an_up_to_date_database_takes_no_write_lock(tmp_path: Path) -> N
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+@pytest.mark.parametrize(("mode", "value"), [("NORMAL", 1), ("FULL", 2), ("EXTRA", 3)])
+def test_synchronous_is_the_configured_mode(tmp_path: Path, mode: str, value: int) -> None:
+    database = open_database(f"sqlite:///{tmp_path / 'pbx.db'}", migrate=True, synchronous=mode)
+    try:
+        assert database._fetch("PRAGMA synchronous")[0][0] == value
+    finally:
+        database.close()
+
+
+def binding(number: int) -> Binding:
+    return Binding(str(number), f"sip:{number}@127.0.0.1", 2e9, "call", 1, "udp:127.0.0.1:5062")
+
+
+def test_writes_waiting_together_share_one_commit_and_all_are_durable(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pbx.db'}"
+    batches: list[int] = []
+
+    async def scenario() -> None:
+        store = open_store(url)
+        run_batch = store.database.run_batch
+
+        def counting(calls: Any) -> Any:
+            batches.append(len(calls))
+            return run_batch(calls)
+
+        store.database.run_batch = counting  # type: ignore[method-assign]
+        await asyncio.gather(*(store.put_binding(binding(n)) for n in range(300)))
+        await store.close()
+
+    asyncio.run(scenario())
+    assert sum(batches) >= 300 and max(batches) > 1  # group commit happened
+    with sqlite3.connect(tmp_path / "pbx.db") as plain:
+        assert plain.execute("SELECT COUNT(*) FROM bindings").fetchone()[0] == 300
+
+
+def test_a_failing_operation_fails_alone_and_a_failing_commit_fails_them_all(tmp_path: Path) -> None:
+    database = open_database(f"sqlite:///{tmp_path / 'pbx.db'}", migrate=True)
+
+    def broken() -> None:
+        raise StoreError("this one fails")
+
+    outcomes = database.run_batch([lambda: database.put_binding(binding(1)), broken])
+    assert outcomes[0] == (None, None) and isinstance(outcomes[1][1], StoreError)
+    assert [b.aor for b in database.load_bindings()] == ["1"]
+
+    class CommitFails:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def execute(self, sql: str, params: Any = ()) -> Any:
+            if sql == "COMMIT":
+                raise DatabaseUnavailableError("disk I/O error")
+            return self.inner.execute(sql, params)
+
+    database._conn = CommitFails(database._conn)
+    outcomes = database.run_batch([lambda: database.put_binding(binding(2)), lambda: None])
+    assert all(isinstance(error, DatabaseUnavailableError) for _, error in outcomes)
+    database._conn = database._conn.inner
+    assert [b.aor for b in database.load_bindings()] == ["1"]  # nothing was reported done, nor kept
+    database.close()

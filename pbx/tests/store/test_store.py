@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -152,7 +153,7 @@ def test_delete_extension_reports_whether_it_existed_and_drops_its_bindings(data
 
 def test_call_records_are_upserted_and_listed_newest_first(database_url: str) -> None:
     start = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
-    ringing = CallRecord("c1", "100", "101", "local", start)
+    ringing = CallRecord("c1", "100", "101", "local", start, record_id="r1")
     answered = CallRecord(
         "c1",
         "100",
@@ -163,6 +164,7 @@ def test_call_records_are_upserted_and_listed_newest_first(database_url: str) ->
         start + timedelta(seconds=63),
         60.0,
         "answered",
+        record_id="r1",
     )
     later = CallRecord(
         "c2", "101", "200", "trunk:site-b", start + timedelta(hours=1), disposition="busy", duration=0.0
@@ -182,7 +184,13 @@ def test_call_records_are_upserted_and_listed_newest_first(database_url: str) ->
         later,
         answered,
         CallRecord(
-            "c0", "102", "103", "local", datetime(2026, 11, 25, 9, 0, tzinfo=UTC), disposition="cancelled"
+            "c0",
+            "102",
+            "103",
+            "local",
+            datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+            disposition="cancelled",
+            record_id=earlier.record_id,
         ),
     ]
     assert [r.call_id for r in database.list_call_records(since=start)] == ["c2", "c1"]
@@ -191,6 +199,46 @@ def test_call_records_are_upserted_and_listed_newest_first(database_url: str) ->
     assert [r.call_id for r in database.list_call_records(number="101")] == ["c2", "c1"]
     assert [r.call_id for r in database.list_call_records(limit=1)] == ["c2"]
     database.close()
+
+
+def test_a_finished_call_record_is_never_written_over_and_a_reused_call_id_is_a_new_record(
+    database_url: str,
+) -> None:
+    start = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    answered = CallRecord(
+        "reused", "100", "101", "local", start, start, start + timedelta(seconds=90), 90.0, "answered"
+    )
+    # The same record id written again (a late or replayed write) changes nothing once finished.
+    rewrite = CallRecord(
+        "reused", "100", "101", "local", start, None, start, 0.0, "failed", record_id=answered.record_id
+    )
+    # A new call with the same Call-ID gets a record of its own.
+    again = CallRecord("reused", "100", "101", "local", start + timedelta(hours=1), disposition="failed")
+
+    async def scenario() -> None:
+        store = open_store(database_url)
+        for record in (answered, rewrite, again):
+            await store.put_call_record(record)
+        await store.close()
+
+    asyncio.run(scenario())
+    database = open_database(database_url, migrate=False)
+    assert database.list_call_records() == [again, answered]
+    database.close()
+
+
+def test_a_shared_secret_is_made_once_and_read_by_every_node(database_url: str) -> None:
+    async def scenario() -> tuple[bytes, bytes, bytes]:
+        first, second = open_store(database_url), open_store(database_url)
+        key = await first.shared_secret("record-route")
+        same = await second.shared_secret("record-route")
+        other = await second.shared_secret("another")
+        await first.close()
+        await second.close()
+        return key, same, other
+
+    key, same, other = asyncio.run(scenario())
+    assert len(key) == 32 and key == same and other != key
 
 
 def test_migrate_applies_every_version_once(database_url: str) -> None:
@@ -233,3 +281,52 @@ def test_ping_succeeds_on_a_live_database(database_url: str) -> None:
         await store.close()  # closing twice is harmless
 
     asyncio.run(scenario())
+
+
+def test_migration_2_keeps_the_call_records_of_version_1_and_keys_them_by_their_own_id(
+    database_url: str,
+) -> None:
+    from pbxd.store import _connect  # the raw connection, to stop at version 1
+
+    database, migrations = _connect(database_url, create=True)
+    assert database.migrate(migrations[:1]) == [migrations[0]]
+    to_db = database.dialect.time_to_db
+    start = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    database._execute(
+        "INSERT INTO call_records (call_id, caller, callee, route, start_at, answer_at, end_at, duration, "
+        "disposition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            "old-call",
+            "100",
+            "101",
+            "local",
+            to_db(start),
+            to_db(start),
+            to_db(start + timedelta(seconds=5)),
+            5.0,
+            "answered",
+        ),
+    )
+    assert [m.version for m in database.migrate(migrations)] == [2]
+    kept = database.list_call_records()
+    assert kept == [
+        CallRecord(
+            "old-call",
+            "100",
+            "101",
+            "local",
+            start,
+            start,
+            start + timedelta(seconds=5),
+            5.0,
+            "answered",
+            record_id="old-call",
+        )
+    ]
+    # Keyed by record id now: the same Call-ID again is a second record, the first untouched.
+    database.put_call_record(CallRecord("old-call", "100", "101", "local", start + timedelta(days=1)))
+    database.put_call_record(replace(kept[0], disposition="failed", duration=0.0))
+    records = database.list_call_records()
+    assert len(records) == 2 and records[1] == kept[0]
+    assert len(database.shared_secret("record-route")) == 32
+    database.close()

@@ -12,10 +12,22 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from pbxd.sip.uri import Params, UriError, parse_name_addr, parse_params, render_params, split_hostport
+from pbxd.sip.uri import (
+    Params,
+    UriError,
+    parse_digits,
+    parse_name_addr,
+    parse_params,
+    parse_port,
+    render_params,
+    split_hostport,
+)
 
 MAX_MESSAGE_SIZE = 65_535
 MAX_HEADER_LINES = 200
+# Digits accepted in CSeq, Expires and Max-Forwards values (2**32 has 10; RFC 3261 §8.1.1.5
+# caps CSeq below 2**31).
+MAX_NUMBER_DIGITS = 10
 
 COMPACT_FORMS = {
     "a": "accept-contact",
@@ -294,7 +306,11 @@ def parse_via(value: str) -> Via:
         host, port = split_hostport(hostport, value)
     except UriError as error:
         raise SipParseError(f"Via {value!r}: {error}") from None
-    return Via(parts[2].strip().upper(), host, port, parse_params(param_text))
+    params = parse_params(param_text)
+    rport = params.get("rport")
+    if rport is not None and parse_port(rport) is None:
+        raise SipParseError(f"Via rport {rport[:20]!r} is not a port number between 1 and 65535")
+    return Via(parts[2].strip().upper(), host, port, params)
 
 
 def _respace_via(value: str) -> tuple[str, str]:
@@ -375,16 +391,20 @@ def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
     message.headers = _parse_headers(lines[1:], message)
     length_text = message.get("content-length")
     if length_text is not None:
-        length_text = length_text.strip()
-        if not length_text.isdigit():
-            raise SipParseError(f"Content-Length {length_text!r} is not a number", message)
-        length = int(length_text)
+        length = parse_content_length(length_text)
+        if length is None:
+            raise SipParseError(f"Content-Length {length_text[:20]!r} is not a number", message)
         if length > len(body):
             raise SipParseError(f"body is shorter ({len(body)} bytes) than Content-Length {length}", message)
         body = body[:length]
     message.body = bytes(body)
     _validate(message)
     return message
+
+
+def parse_content_length(text: str) -> int | None:
+    """A Content-Length value (up to 10 ASCII digits), else None."""
+    return parse_digits(text.strip(), MAX_NUMBER_DIGITS)
 
 
 def _parse_start_line(line: str) -> Request | Response:
@@ -394,10 +414,10 @@ def _parse_start_line(line: str) -> Request | Response:
     if parts[0].upper().startswith("SIP/"):
         if parts[0].upper() != "SIP/2.0":
             raise SipParseError(f"unsupported SIP version {parts[0]!r}")
-        status = parts[1]
-        if not (status.isdigit() and len(status) == 3 and 100 <= int(status) <= 699):
-            raise SipParseError(f"status code {status!r} is not a number between 100 and 699")
-        return Response(int(status), parts[2].strip() if len(parts) > 2 else "", [])
+        status = parse_digits(parts[1], 3)
+        if status is None or not 100 <= status <= 699:
+            raise SipParseError(f"status code {parts[1][:20]!r} is not a number between 100 and 699")
+        return Response(status, parts[2].strip() if len(parts) > 2 else "", [])
     if len(parts) != 3 or parts[2].strip().upper() != "SIP/2.0":
         raise SipParseError(f"request line {line[:80]!r} is not 'METHOD uri SIP/2.0'")
     method = parts[0]
@@ -437,8 +457,8 @@ def _validate(message: Request | Response) -> None:
     cseq = message.get("cseq") or ""
     number, _, method = cseq.partition(" ")
     method = method.strip()
-    if not number.isdigit() or len(number) > 10 or not method:
-        raise SipParseError(f"CSeq {cseq!r} is not '<number> <METHOD>'", message)
+    if parse_digits(number, MAX_NUMBER_DIGITS) is None or not method:
+        raise SipParseError(f"CSeq {cseq[:40]!r} is not '<number> <METHOD>'", message)
     if isinstance(message, Request) and method.upper() != message.method:
         raise SipParseError(f"CSeq method {method!r} differs from the request method", message)
     try:
@@ -447,8 +467,11 @@ def _validate(message: Request | Response) -> None:
         raise SipParseError(error.reason, message) from None
     if isinstance(message, Request):
         max_forwards = message.get("max-forwards")
-        if max_forwards is not None and not max_forwards.strip().isdigit():
-            raise SipParseError(f"Max-Forwards {max_forwards!r} is not a number", message)
+        if max_forwards is not None and parse_digits(max_forwards.strip(), MAX_NUMBER_DIGITS) is None:
+            raise SipParseError(f"Max-Forwards {max_forwards[:20]!r} is not a number", message)
+        expires = message.get("expires")
+        if expires is not None and parse_digits(expires.strip(), MAX_NUMBER_DIGITS) is None:
+            raise SipParseError(f"Expires {expires[:20]!r} is not a number of seconds", message)
 
 
 # --- building responses --------------------------------------------------------------------

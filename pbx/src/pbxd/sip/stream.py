@@ -2,8 +2,10 @@
 (RFC 3261 §18.3). Data arrives in arbitrary pieces; one piece may carry several messages.
 
 Blank lines between messages are keepalives (RFC 5626 §3.5.1: a double CRLF "ping" is answered
-with a single CRLF "pong"). A framing error cannot be recovered from, because the position of
-the next message is unknown: the caller must close the connection.
+with a single CRLF "pong"). A Content-Length that is not a number is answered 400 and the
+message taken to have no body (the next message is looked for after its blank line), so that one
+bad header does not cost the phone its connection. Only a message larger than the limit is a
+framing error the stream cannot recover from: the caller must close the connection.
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pbxd.sip.message import MAX_MESSAGE_SIZE, Request, Response, SipParseError, parse_message
+from pbxd.sip.message import (
+    MAX_MESSAGE_SIZE,
+    Request,
+    Response,
+    SipParseError,
+    parse_message,
+)
 
 _CONTENT_LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\S*)", re.IGNORECASE | re.MULTILINE)
 
@@ -40,6 +48,11 @@ class StreamParser:
         self._buffer = bytearray()
         self._max_size = max_size
 
+    @property
+    def buffered(self) -> int:
+        """Bytes of a message begun but not complete (slow senders are timed out on this)."""
+        return len(self._buffer)
+
     def feed(self, data: bytes) -> list[StreamEvent]:
         """Add received bytes; return the complete messages (and keepalives) now available.
 
@@ -65,9 +78,11 @@ class StreamParser:
             length = 0
             if match:
                 text = match.group(1)
-                if not text.isdigit():
-                    raise FramingError(f"Content-Length {text[:20]!r} is not a number")
-                length = int(text)
+                if text.isdigit():  # ASCII digits only, for bytes
+                    # A number, if too large, makes the message too large: framing is lost.
+                    length = int(text) if len(text) <= 10 else self._max_size + 1
+                # Not a number: the header block alone is the frame, and parse_message refuses
+                # it (a 400 that names the value).
             total = head_size + length
             if total > self._max_size:
                 raise FramingError(f"message of {total} bytes exceeds the limit of {self._max_size}")

@@ -165,6 +165,10 @@ class ServerTransaction(_Transaction):
         self._start("J", now + (0 if self.reliable else 64 * self.timers.t1))
         return [Transmit(self.last_response)]
 
+    def abandon(self) -> None:
+        """End without a response kept: the transaction user answered statelessly."""
+        self._terminate()
+
     def on_request(self, request: Request, now: float) -> list[Event]:
         """A retransmission of the request, or (INVITE) the ACK for a non-2xx final response."""
         if request.method == "ACK":

@@ -15,6 +15,23 @@ class UriError(ValueError):
     """A URI or name-addr that cannot be understood."""
 
 
+def parse_digits(text: str, max_digits: int = 10) -> int | None:
+    """The value of ``text`` if it is 1 to ``max_digits`` ASCII digits, else None.
+
+    ``str.isdigit`` alone is not enough: it accepts digits such as "²" that ``int`` refuses,
+    and ``int`` alone accepts signs, spaces, underscores and other scripts' digits.
+    """
+    if not 0 < len(text) <= max_digits or not text.isascii() or not text.isdigit():
+        return None
+    return int(text)
+
+
+def parse_port(text: str) -> int | None:
+    """A port number 1..65535 written in ASCII digits, else None."""
+    port = parse_digits(text, 5)
+    return port if port is not None and 0 < port < 65536 else None
+
+
 def parse_params(text: str) -> Params:
     """Parse ``;a=1;b`` (the leading ``;`` optional) into an ordered dict; names lower-cased."""
     params: Params = {}
@@ -96,9 +113,10 @@ def split_hostport(hostport: str, context: str) -> tuple[str, int | None]:
         raise UriError(f"no host in {context!r}")
     if not port_text:
         return host.lower(), None
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    port = parse_port(port_text)
+    if port is None:
         raise UriError(f"port {port_text!r} in {context!r} is not a number between 1 and 65535")
-    return host.lower(), int(port_text)
+    return host.lower(), port
 
 
 @dataclass(slots=True)

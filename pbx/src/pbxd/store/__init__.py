@@ -17,7 +17,15 @@ if TYPE_CHECKING:
     from pbxd.store.schema import Migration
 
 
-def _connect(url: str, *, create: bool) -> tuple[Database, tuple[Migration, ...]]:
+# SQLite's PRAGMA synchronous values pbxd accepts (``database.synchronous``); FULL, the default,
+# syncs every commit to disk, so an answered REGISTER survives a power loss too.
+SYNCHRONOUS_MODES = ("NORMAL", "FULL", "EXTRA")
+DEFAULT_SYNCHRONOUS = "FULL"
+
+
+def _connect(
+    url: str, *, create: bool, synchronous: str = DEFAULT_SYNCHRONOUS
+) -> tuple[Database, tuple[Migration, ...]]:
     from pbxd.store.schema import load_migrations  # noqa: PLC0415
     from pbxd.store.url import SqliteUrl, parse_database_url  # noqa: PLC0415
 
@@ -25,17 +33,17 @@ def _connect(url: str, *, create: bool) -> tuple[Database, tuple[Migration, ...]
     if isinstance(target, SqliteUrl):
         from pbxd.store import sqlite  # noqa: PLC0415
 
-        return sqlite.connect(target.path, create=create), load_migrations("sqlite")
+        return sqlite.connect(target.path, create=create, synchronous=synchronous), load_migrations("sqlite")
     from pbxd.store import postgres  # noqa: PLC0415
 
     return postgres.connect(target.conninfo), load_migrations("postgresql")
 
 
-def open_database(url: str, *, migrate: bool) -> Database:
+def open_database(url: str, *, migrate: bool, synchronous: str = DEFAULT_SYNCHRONOUS) -> Database:
     """Connect and check the schema. With ``migrate`` the missing migrations are applied (and
     a missing SQLite file is created); without, a database that needs them is refused.
-    A database newer than this code is always refused."""
-    database, migrations = _connect(url, create=migrate)
+    A database newer than this code is always refused. ``synchronous`` is SQLite's."""
+    database, migrations = _connect(url, create=migrate, synchronous=synchronous)
     try:
         if migrate:
             database.migrate(migrations)
@@ -57,8 +65,8 @@ def migrate_database(url: str) -> tuple[int, list[Migration]]:
         database.close()
 
 
-def open_store(url: str, *, migrate: bool = True) -> SqlStore:
+def open_store(url: str, *, migrate: bool = True, synchronous: str = DEFAULT_SYNCHRONOUS) -> SqlStore:
     """The ``Store`` for the running PBX, its schema brought up to date (see ``open_database``)."""
     from pbxd.store.async_store import SqlStore  # noqa: PLC0415
 
-    return SqlStore(open_database(url, migrate=migrate))
+    return SqlStore(open_database(url, migrate=migrate, synchronous=synchronous))

@@ -7,7 +7,8 @@ and keeps routing calls to phones that registered before the failover.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -55,6 +56,8 @@ class CallRecord:
 
     ``route`` is "local" or "trunk:<name>". ``disposition`` is None while the call is in
     progress. ``duration`` counts seconds from answer to end (0 when never answered).
+    ``record_id`` identifies the record: the Call-ID is the caller's choice and may come again,
+    and a finished record (one with a disposition) is never written over.
     """
 
     call_id: str
@@ -66,6 +69,7 @@ class CallRecord:
     end: datetime | None = None
     duration: float | None = None
     disposition: Disposition | None = None
+    record_id: str = field(default_factory=lambda: secrets.token_hex(16))
 
 
 class Store(Protocol):
@@ -86,7 +90,13 @@ class Store(Protocol):
     async def delete_bindings(self, aor: str) -> None: ...
 
     async def put_call_record(self, record: CallRecord) -> None:
-        """Insert or replace the record identified by call_id."""
+        """Insert the record identified by record_id, or update it while it is unfinished
+        (a record that has a disposition is kept as it is)."""
+        ...
+
+    async def shared_secret(self, name: str) -> bytes:
+        """The secret called ``name`` that every PBX using this database shares, made (at
+        random, 32 bytes) by the first one to ask."""
         ...
 
     async def close(self) -> None: ...

@@ -10,8 +10,9 @@ All SQL is written with ``?`` placeholders and parameters, never with values spl
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -48,6 +49,9 @@ class Dialect:
     table_exists: str
     time_to_db: Callable[[datetime], object]
     time_from_db: Callable[[Any], datetime]
+    # Whether several of the running PBX's statements may share one transaction (see
+    # ``Database.run_batch``). SQLite: a statement that fails leaves the transaction open.
+    group_commit: bool = False
 
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
@@ -60,6 +64,17 @@ class ExtensionInfo:
     extension: Extension
     created: datetime
     updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """What ``pbxd stats`` reports from the database."""
+
+    contacts: int
+    registered_extensions: int
+    extensions: int
+    calls_today: int
+    active_calls: int
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -104,6 +119,36 @@ class Database:
     def ping(self) -> None:
         """Raise if the database no longer answers."""
         self._fetch("SELECT 1")
+
+    def run_batch(self, calls: Sequence[Callable[[], object]]) -> list[tuple[object, BaseException | None]]:
+        """Run single-statement operations in one transaction (group commit: one commit, so
+        one sync to disk, for all of them) and return each one's result or error. If the
+        commit fails, every operation failed: none is reported done before it is durable."""
+        if len(calls) == 1 or not self.dialect.group_commit:
+            return [self._outcome(call) for call in calls]
+        try:
+            self._conn.execute(self.dialect.begin_write)
+        except Exception as exc:
+            return [(None, exc)] * len(calls)
+        outcomes = [self._outcome(call) for call in calls]
+        try:
+            self._conn.execute("COMMIT")
+        except Exception as exc:
+            with suppress(Exception):  # the transaction may already be gone with the error
+                self._conn.execute("ROLLBACK")
+            return [(None, exc)] * len(calls)
+        return outcomes
+
+    @staticmethod
+    def _outcome(call: Callable[[], object]) -> tuple[object, BaseException | None]:
+        try:
+            return call(), None
+        except Exception as exc:
+            return None, exc
+
+    def check_presence(self) -> None:
+        """Raise if the database is plainly gone, without using the connection (so that it
+        can run while the connection is busy). Nothing to check for a database server."""
 
     # -- schema -----------------------------------------------------------------------------
 
@@ -251,20 +296,68 @@ class Database:
     def delete_bindings(self, aor: str) -> None:
         self._execute("DELETE FROM bindings WHERE aor = ?", (aor,))
 
+    # -- shared secrets ---------------------------------------------------------------------
+
+    def shared_secret(self, name: str) -> bytes:
+        """The secret ``name`` shared by every PBX on this database; the first to ask makes it
+        (two nodes asking at once: the insert of one is a no-op, both read the same value)."""
+        self._execute(
+            "INSERT INTO shared_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            (name, secrets.token_hex(32)),
+        )
+        rows = self._fetch("SELECT value FROM shared_secrets WHERE name = ?", (name,))
+        return bytes.fromhex(rows[0][0])
+
+    # -- status ------------------------------------------------------------------------------
+
+    def activity(self, now: datetime, day_start: datetime, answered_since: datetime) -> Activity:
+        """Counts for a status report, read in one snapshot. A call is active when it was
+        answered after ``answered_since`` and has not ended (a record is written at answer and
+        at end; ringing calls are not in the database)."""
+        to_db = self.dialect.time_to_db
+        with self._read_snapshot():
+            registered = self._fetch(
+                "SELECT COUNT(*), COUNT(DISTINCT aor) FROM bindings WHERE expires_at > ?", (now.timestamp(),)
+            )[0]
+            today = self._fetch("SELECT COUNT(*) FROM call_records WHERE start_at >= ?", (to_db(day_start),))
+            active = self._fetch(
+                "SELECT COUNT(*) FROM call_records WHERE answer_at >= ? AND end_at IS NULL",
+                (to_db(answered_since),),
+            )
+            extensions = self._fetch("SELECT COUNT(*) FROM extensions")
+        return Activity(
+            contacts=int(registered[0]),
+            registered_extensions=int(registered[1]),
+            extensions=int(extensions[0][0]),
+            calls_today=int(today[0][0]),
+            active_calls=int(active[0][0]),
+        )
+
+    @contextmanager
+    def _read_snapshot(self) -> Iterator[None]:
+        """One read transaction, so that counts taken together agree with each other."""
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._conn.execute("ROLLBACK")
+
     # -- call records -----------------------------------------------------------------------
 
     def _time_or_none(self, moment: datetime | None) -> object:
         return None if moment is None else self.dialect.time_to_db(as_utc(moment))
 
     def put_call_record(self, record: CallRecord) -> None:
+        """Insert the record, or update it while it has no disposition: a finished call's
+        record is never written over (the WHERE of the upsert)."""
         self._execute(
-            "INSERT INTO call_records "
-            "(call_id, caller, callee, route, start_at, answer_at, end_at, duration, disposition) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (call_id) DO UPDATE SET caller = excluded.caller, callee = excluded.callee, "
-            "route = excluded.route, start_at = excluded.start_at, answer_at = excluded.answer_at, "
-            "end_at = excluded.end_at, duration = excluded.duration, disposition = excluded.disposition",
+            "INSERT INTO call_records (record_id, call_id, caller, callee, route, start_at, answer_at, "
+            "end_at, duration, disposition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (record_id) DO UPDATE SET answer_at = excluded.answer_at, "
+            "end_at = excluded.end_at, duration = excluded.duration, disposition = excluded.disposition "
+            "WHERE call_records.disposition IS NULL",
             (
+                record.record_id,
                 record.call_id,
                 record.caller,
                 record.callee,
@@ -288,9 +381,10 @@ class Database:
         """The most recent records first, filtered by start time and by caller or callee."""
         to_db = self.dialect.time_to_db
         rows = self._fetch(
-            "SELECT call_id, caller, callee, route, start_at, answer_at, end_at, duration, disposition "
-            "FROM call_records WHERE start_at >= ? AND start_at < ? AND (? = '' OR caller = ? OR callee = ?) "
-            "ORDER BY start_at DESC, call_id LIMIT ?",
+            "SELECT call_id, caller, callee, route, start_at, answer_at, end_at, duration, disposition, "
+            "record_id FROM call_records "
+            "WHERE start_at >= ? AND start_at < ? AND (? = '' OR caller = ? OR callee = ?) "
+            "ORDER BY start_at DESC, call_id, record_id LIMIT ?",
             (
                 to_db(as_utc(since or _EARLIEST)),
                 to_db(as_utc(until or _LATEST)),
@@ -312,6 +406,7 @@ class Database:
                 end=None if r[6] is None else from_db(r[6]),
                 duration=None if r[7] is None else float(r[7]),
                 disposition=r[8],
+                record_id=r[9],
             )
             for r in rows
         ]

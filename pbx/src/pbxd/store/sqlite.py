@@ -41,6 +41,7 @@ DIALECT = Dialect(
     table_exists="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
     time_to_db=_time_to_db,
     time_from_db=_time_from_db,
+    group_commit=True,
 )
 
 
@@ -69,11 +70,14 @@ class SqliteDatabase(Database):
         self.path = path
 
     def ping(self) -> None:
+        self.check_presence()
+        super().ping()
+
+    def check_presence(self) -> None:
         # An open file handle keeps answering from cache after the cluster disk went away;
         # the path vanishing is what tells that the disk is gone.
         if not os.path.exists(self.path):
             raise DatabaseUnavailableError(f"SQLite file {self.path} is gone (was the disk taken offline?)")
-        super().ping()
 
     def close(self) -> None:
         try:
@@ -84,8 +88,11 @@ class SqliteDatabase(Database):
         super().close()
 
 
-def connect(path: str, *, create: bool) -> SqliteDatabase:
-    """Open the database file; with ``create`` a missing file is created (its folder must exist)."""
+def connect(path: str, *, create: bool, synchronous: str = "FULL") -> SqliteDatabase:
+    """Open the database file; with ``create`` a missing file is created (its folder must exist).
+    ``synchronous`` is the PRAGMA's value (NORMAL, FULL or EXTRA; checked by the configuration)."""
+    if synchronous not in ("NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"synchronous: {synchronous!r} is not NORMAL, FULL or EXTRA")
     if path == ":memory:":
         raise DatabaseUnavailableError(
             "database.url: an in-memory SQLite database keeps nothing across a failover; name a file"
@@ -108,7 +115,7 @@ def connect(path: str, *, create: bool) -> SqliteDatabase:
             path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
         )
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")  # one of three fixed words, checked above
     except sqlite3.Error as exc:
         raise DatabaseUnavailableError(f"SQLite file {path}: {exc}") from exc
     return SqliteDatabase(conn, path)

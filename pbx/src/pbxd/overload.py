@@ -1,0 +1,173 @@
+"""Load shedding: decide, cheaply and early, which new requests the PBX cannot take.
+
+A PBX that takes more work than it can finish gets slower for everyone, until clients give up
+and retransmit, which is more work again. pbxd refuses new work instead, with
+``503 Service Unavailable`` and ``Retry-After``, while it is overloaded:
+
+- **The database is behind**: the oldest database operation still waiting has waited
+  ``DB_DELAY_SHED_S`` or more (a REGISTER's 200 waits for its write: beyond this the phone has
+  started retransmitting): new REGISTERs are shed, calls are not (they do not wait for a
+  write). A flood of registrations (every phone re-registering after a failover) is the usual
+  cause. At ``MAX_DB_BACKLOG`` waiting operations, every new request is shed: the bound on
+  the queue.
+- **The event loop is saturated**: the loop's thread used ``CPU_BUSY_SHED`` or more of its
+  wall time over a sample. Then a share of new requests is shed, raised while the loop stays
+  saturated and lowered once it is not, so that the PBX settles near its capacity.
+
+Only new work is shed: a request that answers a challenge (it carries credentials) continues
+work already started, and is refused only when the database backlog is at its hard limit.
+Retransmissions never reach this decision (their transaction answers them), nor do OPTIONS,
+ACK, CANCEL or in-dialog requests: the endpoint asks only about out-of-dialog requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+log = logging.getLogger("pbxd.overload")
+
+DB_DELAY_SHED_S = 0.5
+MAX_DB_BACKLOG = 5000
+CPU_BUSY_SHED = 0.97  # saturated: raise the share shed
+CPU_BUSY_CALM = 0.85  # room to spare: lower it
+SAMPLE_S = 0.5
+SHARE_STEP_UP = 0.1
+SHARE_STEP_DOWN = 0.2
+# Retry-After is spread over a few seconds so that shed phones do not all come back at once.
+RETRY_AFTER_S = (2, 6)
+# While shedding, a summary line at most this often (a flood must not flood the log).
+REPORT_EVERY_S = 10.0
+
+
+class Backlog(Protocol):
+    """What the gauge needs of the store: its queue of database operations."""
+
+    @property
+    def backlog(self) -> int: ...
+
+    def oldest_wait(self, now: float) -> float: ...
+
+
+@dataclass(slots=True)
+class Episode:
+    """One stretch of shedding, for the log."""
+
+    started: float
+    reason: str
+    shed: int = 0
+    reported: float = 0.0
+    reported_shed: int = 0
+
+
+class LoadGauge:
+    """Answers ``shed_reason`` for each new out-of-dialog request; ``sample`` is called
+    periodically (by the endpoint's ticker) with the loop's clock."""
+
+    def __init__(
+        self,
+        database: Backlog | None = None,
+        *,
+        cpu_clock: Callable[[], float] = time.thread_time,
+        chance: Callable[[], float] = random.random,
+    ) -> None:
+        self.database = database
+        self._cpu_clock = cpu_clock
+        self._chance = chance
+        self._sample_at: float | None = None
+        self._cpu_at = 0.0
+        self.busy = 0.0  # share of wall time the loop's thread spent on the CPU, last sample
+        self.cpu_share = 0.0  # share of new requests shed for CPU
+        self.episode: Episode | None = None
+        self.total_shed = 0
+
+    # --- measuring --------------------------------------------------------------------------
+    def sample(self, now: float) -> None:
+        """Measure the loop's CPU use since the last sample and adjust the share shed."""
+        cpu = self._cpu_clock()
+        if self._sample_at is None:
+            self._sample_at, self._cpu_at = now, cpu
+            return
+        elapsed = now - self._sample_at
+        if elapsed < SAMPLE_S:
+            return
+        self.busy = min(1.0, (cpu - self._cpu_at) / elapsed)
+        self._sample_at, self._cpu_at = now, cpu
+        if self.busy >= CPU_BUSY_SHED:
+            self.cpu_share = min(1.0, self.cpu_share + SHARE_STEP_UP)
+        elif self.busy < CPU_BUSY_CALM:
+            self.cpu_share = max(0.0, self.cpu_share - SHARE_STEP_DOWN)
+        self._report(now)
+
+    def _database_reason(self, now: float, *, hard_only: bool) -> str | None:
+        """Why the database cannot take more; with ``hard_only``, only the backlog's bound."""
+        if self.database is None:
+            return None
+        backlog = self.database.backlog
+        if backlog >= MAX_DB_BACKLOG:
+            return f"database backlog {backlog} operations (the limit)"
+        if hard_only or not backlog:
+            return None
+        waited = self.database.oldest_wait(now)
+        if waited >= DB_DELAY_SHED_S:
+            return f"database behind: {backlog} operations waiting, the oldest for {waited:.1f} s"
+        return None
+
+    # --- deciding ---------------------------------------------------------------------------
+    def under_pressure(self, now: float) -> bool:
+        """A quick first test, on every new request: False when nothing is behind."""
+        if self.cpu_share:
+            return True
+        database = self.database
+        if database is None or not database.backlog:
+            return False
+        return database.backlog >= MAX_DB_BACKLOG or database.oldest_wait(now) >= DB_DELAY_SHED_S
+
+    def shed_reason(self, now: float, method: str, *, continues_work: bool) -> str | None:
+        """Why this new request must be refused now, or None to take it. ``continues_work``
+        is True for a request that answers a challenge (it carries credentials)."""
+        reason = self._database_reason(now, hard_only=continues_work or method != "REGISTER")
+        if reason is None and not continues_work and self.cpu_share and self._chance() < self.cpu_share:
+            reason = (
+                f"event loop saturated ({self.busy:.0%} busy), shedding {self.cpu_share:.0%} of new requests"
+            )
+        if reason is None:
+            return None
+        self.total_shed += 1
+        if self.episode is None:
+            self.episode = Episode(started=now, reason=reason, reported=now)
+            log.warning("overloaded (%s): answering new requests 503 with Retry-After", reason)
+        self.episode.shed += 1
+        return reason
+
+    def retry_after(self) -> int:
+        low, high = RETRY_AFTER_S
+        return low + int(self._chance() * (high - low + 1))
+
+    def _report(self, now: float) -> None:
+        """Close the episode once nothing was shed for a sample and no signal is up; while it
+        lasts, say every REPORT_EVERY_S how much was shed."""
+        episode = self.episode
+        if episode is None:
+            return
+        still = self.cpu_share > 0 or self._database_reason(now, hard_only=False) is not None
+        if not still and episode.shed == episode.reported_shed:
+            log.warning(
+                "load back to normal: shed %d new requests with 503 in %.1f s",
+                episode.shed,
+                now - episode.started,
+            )
+            self.episode = None
+            return
+        if now - episode.reported >= REPORT_EVERY_S:
+            log.warning(
+                "still overloaded: shed %d new requests with 503 in %.1f s so far",
+                episode.shed,
+                now - episode.started,
+            )
+            episode.reported = now
+        episode.reported_shed = episode.shed

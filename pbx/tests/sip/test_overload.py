@@ -1,0 +1,219 @@
+"""Load shedding: the gauge's decisions, and the endpoint's stateless 503 for new work only."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from pbxd.endpoint import Endpoint, Incoming
+from pbxd.overload import DB_DELAY_SHED_S, MAX_DB_BACKLOG, RETRY_AFTER_S, LoadGauge
+from pbxd.sip.message import Request, Response, make_response
+from pbxd.transport import Peer
+
+from .test_endpoint import RecordingTransports
+
+SOURCE = Peer("udp", "127.0.0.9", 5062)
+
+
+class FakeBacklog:
+    def __init__(self, backlog: int = 0, waited: float = 0.0) -> None:
+        self.backlog = backlog
+        self.waited = waited
+
+    def oldest_wait(self, now: float) -> float:
+        return self.waited
+
+
+class FakeCpu:
+    """A thread CPU clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def saturate(gauge: LoadGauge, cpu: FakeCpu, samples: int, busy: float, start: float = 0.0) -> float:
+    """Feed ``samples`` half-second samples at ``busy`` share of CPU; returns the clock."""
+    now = start
+    gauge.sample(now)
+    for _ in range(samples):
+        now += 0.5
+        cpu.seconds += 0.5 * busy
+        gauge.sample(now)
+    return now
+
+
+def test_a_database_that_is_behind_sheds_new_registers_only() -> None:
+    database = FakeBacklog(backlog=40, waited=DB_DELAY_SHED_S + 0.1)
+    gauge = LoadGauge(database)
+    assert gauge.under_pressure(0.0)
+    assert gauge.shed_reason(0.0, "REGISTER", continues_work=False) is not None
+    # Calls do not wait for a write; answers to a challenge continue work already started.
+    assert gauge.shed_reason(0.0, "INVITE", continues_work=False) is None
+    assert gauge.shed_reason(0.0, "REGISTER", continues_work=True) is None
+    database.waited = DB_DELAY_SHED_S / 2
+    assert not gauge.under_pressure(0.0)
+    assert gauge.shed_reason(0.0, "REGISTER", continues_work=False) is None
+
+
+def test_the_backlog_bound_refuses_every_new_request() -> None:
+    gauge = LoadGauge(FakeBacklog(backlog=MAX_DB_BACKLOG, waited=0.0))
+    for method in ("REGISTER", "INVITE", "MESSAGE"):
+        for continues_work in (False, True):
+            assert gauge.shed_reason(0.0, method, continues_work=continues_work) is not None
+
+
+def test_a_saturated_loop_sheds_a_growing_share_and_stops_when_calm() -> None:
+    cpu = FakeCpu()
+    gauge = LoadGauge(cpu_clock=cpu, chance=lambda: 0.15)
+    now = saturate(gauge, cpu, 1, busy=0.5)
+    assert gauge.cpu_share == 0 and not gauge.under_pressure(now)
+    now = saturate(gauge, cpu, 1, busy=1.0, start=now)
+    assert gauge.cpu_share == pytest.approx(0.1)
+    assert gauge.shed_reason(now, "INVITE", continues_work=False) is None  # 0.15 >= 0.1: taken
+    now = saturate(gauge, cpu, 1, busy=1.0, start=now)
+    assert gauge.cpu_share == pytest.approx(0.2)
+    assert gauge.shed_reason(now, "INVITE", continues_work=False) is not None
+    assert gauge.shed_reason(now, "INVITE", continues_work=True) is None
+    saturate(gauge, cpu, 2, busy=0.3, start=now)
+    assert gauge.cpu_share == 0
+
+
+def test_an_episode_is_logged_once_when_it_starts_and_once_when_it_ends(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    database = FakeBacklog(backlog=10, waited=5.0)
+    gauge = LoadGauge(database)
+    gauge.sample(0.0)
+    with caplog.at_level(logging.WARNING, logger="pbxd.overload"):
+        for _ in range(100):
+            assert gauge.shed_reason(0.1, "REGISTER", continues_work=False)
+        gauge.sample(0.6)  # something was shed since the last sample: the episode goes on
+        database.backlog, database.waited = 0, 0.0
+        gauge.sample(1.1)
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("overloaded (database behind: 10 operations waiting")
+    assert lines[1] == "load back to normal: shed 100 new requests with 503 in 1.0 s"
+    assert gauge.total_shed == 100 and gauge.episode is None
+
+
+# --- the endpoint ---------------------------------------------------------------------------
+
+
+class RecordingHandler:
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self.acks: list[Request] = []
+
+    def on_request(self, incoming: Incoming) -> None:
+        self.requests.append(incoming.request)
+
+    def on_cancel(self, cancel: Incoming, invite: Incoming | None) -> None:
+        self.requests.append(cancel.request)
+
+    def on_ack(self, ack: Request, source: Peer) -> None:
+        self.acks.append(ack)
+
+    def on_stray_response(self, response: Response, source: Peer) -> None: ...
+
+
+def request(method: str, branch: str, *, to_tag: str | None = None, extra: tuple[str, ...] = ()) -> Request:
+    headers = [
+        ("via", f"SIP/2.0/UDP {SOURCE.host}:{SOURCE.port};branch=z9hG4bK{branch}"),
+        ("from", "<sip:1001@pbx.test>;tag=caller"),
+        ("to", "<sip:1002@pbx.test>" + (f";tag={to_tag}" if to_tag else "")),
+        ("call-id", f"call-{branch}"),
+        ("cseq", f"1 {method}"),
+        ("max-forwards", "70"),
+    ]
+    headers += [(name, 'Digest username="1001"') for name in extra]
+    return Request(method, "sip:1002@pbx.test", headers)
+
+
+def shedding_endpoint() -> tuple[Endpoint, RecordingTransports, RecordingHandler, LoadGauge]:
+    gauge = LoadGauge(chance=lambda: 0.0)
+    gauge.cpu_share = 1.0  # saturated: every new request without credentials is shed
+    transports = RecordingTransports()
+    endpoint = Endpoint(transports, load=gauge)
+    handler = RecordingHandler()
+    endpoint.handler = handler
+    return endpoint, transports, handler, gauge
+
+
+def statuses(transports: RecordingTransports) -> list[int]:
+    return [message.status for message, _ in transports.sent if isinstance(message, Response)]
+
+
+def test_new_work_gets_a_stateless_503_with_retry_after_and_its_ack_is_absorbed() -> None:
+    async def scenario() -> None:
+        endpoint, transports, handler, _ = shedding_endpoint()
+        endpoint.start()
+        try:
+            invite = request("INVITE", "new")
+            endpoint.receive(invite, SOURCE)
+            [(response, dest)] = transports.sent
+            assert isinstance(response, Response) and response.status == 503
+            assert dest == SOURCE
+            low, high = RETRY_AFTER_S
+            assert low <= int(response.get("retry-after") or "") <= high
+            assert endpoint.transaction_counts == (0, 0)  # no state kept for refused work
+            assert handler.requests == []
+            # The caller's ACK of that 503 matches no transaction and is not routed anywhere.
+            ack = request("ACK", "new", to_tag=response.tag("to"))
+            ack.headers[4] = ("cseq", "1 ACK")
+            endpoint.receive(ack, SOURCE)
+            assert handler.acks == []
+        finally:
+            await endpoint.stop()
+
+    asyncio.run(scenario())
+
+
+def test_options_in_dialog_requests_cancel_and_answers_to_challenges_are_never_shed() -> None:
+    async def scenario() -> None:
+        endpoint, transports, handler, _ = shedding_endpoint()
+        endpoint.start()
+        try:
+            kept = [
+                request("OPTIONS", "probe"),
+                request("BYE", "bye", to_tag="callee"),
+                request("INVITE", "reinvite", to_tag="callee"),
+                request("INVITE", "authorized", extra=("proxy-authorization",)),
+                request("REGISTER", "registered", extra=("authorization",)),
+            ]
+            for message in kept:
+                endpoint.receive(message, SOURCE)
+            assert [r.method for r in handler.requests] == ["OPTIONS", "BYE", "INVITE", "INVITE", "REGISTER"]
+            assert 503 not in statuses(transports)
+        finally:
+            await endpoint.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_retransmission_of_work_taken_before_the_overload_is_never_refused() -> None:
+    async def scenario() -> None:
+        endpoint, transports, handler, gauge = shedding_endpoint()
+        gauge.cpu_share = 0.0
+        endpoint.start()
+        try:
+            invite = request("INVITE", "early")
+            endpoint.receive(invite, SOURCE)
+            assert len(handler.requests) == 1 and statuses(transports) == [100]
+            gauge.cpu_share = 1.0
+            endpoint.receive(request("INVITE", "early"), SOURCE)  # the same branch: a retransmission
+            assert statuses(transports) == [100, 100]  # answered by its transaction, not 503
+            endpoint.receive(request("INVITE", "later"), SOURCE)
+            assert statuses(transports) == [100, 100, 503]
+            # The transaction answers with what the handler decided.
+            incoming = next(iter(endpoint._server.values()))
+            endpoint.respond(incoming, make_response(incoming.request, 486, to_tag="busy"))
+            assert statuses(transports)[-1] == 486
+        finally:
+            await endpoint.stop()
+
+    asyncio.run(scenario())
