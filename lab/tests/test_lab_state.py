@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from wsfclab.build import add_view
+from wsfclab.disks import add_view
 from wsfclab.errors import LabError
 from wsfclab.lab import Lab
 

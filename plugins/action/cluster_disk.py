@@ -12,5 +12,5 @@ class ActionModule(WsfcAction):
     planner = cluster_disk_planner
     argument_spec = {
         "unique_id": {"type": "str", "required": True},
-        "name": {"type": "str", "required": True},
+        "name": {"type": "str"},
     }

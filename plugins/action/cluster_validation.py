@@ -16,7 +16,12 @@ from ansible_collections.pbxops.wsfc.plugins.plugin_utils.pipeline_action import
 )
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.validation_report import (
     plan_validation,
-    read_validation,
+    verdict_warnings,
+)
+
+CHECK_MODE_WARNING = (
+    "check mode: Test-Cluster did not run, since it writes its report on the host; "
+    "run without check mode to validate"
 )
 
 
@@ -36,9 +41,23 @@ class ActionModule(PipelineAction):
     second_hop = "Test-Cluster over several nodes"
 
     def read_pipelines(self, args: Mapping[str, Any]) -> list[Pipeline]:
-        pipelines: list[Pipeline] = read_validation(args)
-        return pipelines
+        return []
 
     def plan(self, args: Mapping[str, Any], observed: Observed) -> Plan:
         plan: Plan = plan_validation(args, observed)
         return plan
+
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = super().run(tmp, task_vars)
+        # The report Test-Cluster writes is no change of the nodes: validation is never "changed".
+        result["changed"] = False
+        result.pop("diff", None)
+        if result.get("failed"):
+            return result
+        if self._task.check_mode:
+            result["warnings"] = [CHECK_MODE_WARNING]
+        else:
+            warnings: list[str] = verdict_warnings(result["state"])
+            if warnings:
+                result["warnings"] = warnings
+        return result

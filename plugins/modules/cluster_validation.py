@@ -16,7 +16,8 @@ description:
     is listed in O(accepted_warnings) or O(fail_on_warnings=false), in which case they are returned
     and shown as warnings.
   - Validation changes no setting of the nodes; it writes its report under
-    C(C:\Windows\Cluster\Reports) on the node that runs it. The module never reports a change.
+    C(C:\Windows\Cluster\Reports) on the node that runs it. The module never reports a change, and
+    costs one round trip.
 version_added: 0.1.0
 options:
   nodes:
@@ -69,8 +70,9 @@ extends_documentation_fragment:
   - pbxops.wsfc.second_hop
 attributes:
   check_mode:
-    support: full
-    details: Validation changes no setting, so it runs in check mode too.
+    support: partial
+    details: Test-Cluster writes its report on the host, so in check mode it does not run; the module
+      then returns RV(state.outcome=not run) with a warning.
   diff_mode:
     support: none
 notes:
@@ -110,11 +112,11 @@ EXAMPLES = r"""
 RETURN = r"""
 state:
   description: The verdict of the validation; also returned when it fails.
-  returned: always when Test-Cluster ran
+  returned: success, and failure when Test-Cluster found failures or warnings
   type: dict
   contains:
     outcome:
-      description: C(passed), C(warnings) or C(failed).
+      description: C(passed), C(warnings) or C(failed); C(not run) in check mode.
       type: str
       sample: warnings
     failures:

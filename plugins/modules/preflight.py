@@ -143,7 +143,7 @@ state:
   sample:
     cluster_name: PBX-CL
     nodes: [PBX-N1, PBX-N2]
-    rules: [names, same_os, domain, nics, subnets, addresses, disks, witness, feature]
+    rules: [names, same_os, domain, subnets, nics, addresses, disks, witness, feature]
 violations:
   description:
     - Every violation found, in the order of the rules and of the nodes; empty on success.

@@ -56,7 +56,7 @@ def _disk_by_unique_id(unique_id: str) -> tuple[Step, Step]:
 def reads(args: Mapping[str, Any]) -> list[Pipeline]:
     if not args["unique_id"].strip():
         raise ArgumentError("unique_id", "an empty string is not a disk's UniqueId; Get-Disk lists them")
-    if not args["name"].strip():
+    if args.get("name") is not None and not args["name"].strip():
         raise ArgumentError("name", "an empty string is not a cluster disk name")
     return [
         read("disk", *_disk_by_unique_id(args["unique_id"]), select=DISK_PROPERTIES),
@@ -65,7 +65,6 @@ def reads(args: Mapping[str, Any]) -> list[Pipeline]:
             "parameters",
             Step("Get-ClusterResource"),
             Step("Get-ClusterParameter"),
-            select=("ClusterObject", "Name", "Value"),
             depth=1,
         ),
     ]
@@ -118,7 +117,7 @@ def disk_state(disk: Mapping[str, Any], resource: Mapping[str, Any] | None) -> d
 
 
 def plan(args: Mapping[str, Any], observed: Observed) -> Plan:
-    unique_id, name = args["unique_id"], args["name"]
+    unique_id, name = args["unique_id"], args.get("name")
     if not observed["disk"]:
         raise PlanError(
             f"unique_id: no disk with UniqueId {unique_id!r} is visible on this node; run the task on a "
@@ -136,26 +135,28 @@ def plan(args: Mapping[str, Any], observed: Observed) -> Plan:
     taken = [
         r
         for r in observed["resources"]
-        if same_name(name_of(r), name) and (resource is None or r is not resource)
+        if name and same_name(name_of(r), name) and (resource is None or r is not resource)
     ]
     if taken:
         raise PlanError(
             f"name: the cluster already has a resource called {name!r} ({resource_type(taken[0])}, in "
             f"{name_of(taken[0].get('OwnerGroup'))}); choose another name"
         )
-    after = {**before, "clustered": True, "name": name}
+    after = {**before, "clustered": True, "name": name or before.get("name")}
     if resource is None:
+        # Without a name the disk keeps the one Windows gives it ("Cluster Disk N").
+        rename = (SetProperties({"Name": name}),) if name else ()
         after.update(owner_group="Available Storage")
         changes = (
             change(
-                f"cluster disk {name}",
+                f"cluster disk {unique_id}",
                 *_disk_by_unique_id(unique_id),
                 Step("Add-ClusterDisk"),
-                SetProperties({"Name": name}),
+                *rename,
                 select=RESOURCE_PROPERTIES,
             ),
         )
-    elif name_of(resource) != name:
+    elif name and name_of(resource) != name:
         changes = (
             change(
                 f"rename {name_of(resource)}",

@@ -93,7 +93,6 @@ def reads(args: Mapping[str, Any]) -> list[Pipeline]:
             "parameters",
             Step("Get-ClusterResource", on),
             Step("Get-ClusterParameter"),
-            select=("ClusterObject", "Name", "Value"),
             depth=1,
         ),
         read(

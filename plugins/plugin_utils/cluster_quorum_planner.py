@@ -64,7 +64,6 @@ def reads(args: Mapping[str, Any]) -> list[Pipeline]:
             "parameters",
             Step("Get-ClusterResource", cluster),
             Step("Get-ClusterParameter"),
-            select=("ClusterObject", "Name", "Value"),
             depth=1,
         ),
     ]

@@ -87,8 +87,12 @@ RESOURCE_POLICY = {
     "pending_timeout": "PendingTimeout",
 }
 RESTART_ACTIONS = {"no_restart": 0, "restart": 1, "restart_then_failover": 2}
-# Older hosts render these as their enum names rather than numbers.
+# The executor renders enums by name: RestartAction as DoNotRestart, RestartNoNotify or
+# RestartNotify (older hosts prefix them with ClusterResource), AutoFailbackType likewise.
 _ENUM_NUMBERS = {
+    "donotrestart": 0,
+    "restartnonotify": 1,
+    "restartnotify": 2,
     "clusterresourcedontrestart": 0,
     "clusterresourcerestartnonotify": 1,
     "clusterresourcerestartnotify": 2,
@@ -141,7 +145,6 @@ def reads(args: Mapping[str, Any]) -> list[Pipeline]:
             "parameters",
             *resources,
             Step("Get-ClusterParameter"),
-            select=("ClusterObject", "Name", "Value"),
             depth=1,
         ),
         read(

@@ -37,7 +37,7 @@ from ansible_collections.pbxops.wsfc.plugins.plugin_utils.planning import (
     PlanError,
     check_round_trip,
 )
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.second_hop import SECOND_HOP_HELP, second_hop_means
+from ansible_collections.pbxops.wsfc.plugins.plugin_utils.second_hop import Become, second_hop_problem
 
 __all__ = ["EXECUTOR", "ExecutorError", "Observed", "PipelineAction", "Plan", "PlanError", "observed_from"]
 
@@ -179,13 +179,29 @@ class PipelineAction(ActionBase):
         )
 
     def _second_hop_refusal(self, task_vars: Mapping[str, Any]) -> str | None:
-        become = bool(getattr(self._play_context, "become", False))
-        method = getattr(self._play_context, "become_method", None)
-        if second_hop_means(become, method, task_vars) is not None:
+        problem = second_hop_problem(self._become(), task_vars)
+        if problem is None:
             return None
-        return (
-            f"{self.second_hop} must reach other nodes or Active Directory, and the credentials of "
-            f"this connection cannot travel that second hop: {SECOND_HOP_HELP}"
+        return f"{self.second_hop} must reach other nodes or Active Directory, and {problem}"
+
+    def _become(self) -> Become:
+        """The task's become settings, from the become plugin ansible-core gave the connection."""
+        plugin = getattr(self._connection, "become", None)
+        if not getattr(self._play_context, "become", False) or plugin is None:
+            return Become()
+
+        def option(name: str) -> Any:
+            try:
+                return plugin.get_option(name)
+            except KeyError:
+                return None
+
+        return Become(
+            enabled=True,
+            method=getattr(plugin, "name", None) or getattr(self._play_context, "become_method", None),
+            user=option("become_user"),
+            has_password=bool(option("become_pass")),
+            flags=str(option("become_flags") or ""),
         )
 
     def _executor_failure(self, error: ExecutorError) -> dict[str, Any]:

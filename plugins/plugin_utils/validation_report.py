@@ -7,8 +7,12 @@ Test-Cluster returns the report file and tells its verdict only on the warning s
 Communication: The test reported some warnings..``), then ``Test Result:`` and its flags
 (``HadUnselectedTests, ClusterConditionallyApproved``), then ``Test report file path: ...``.
 ``ClusterConditionallyApproved`` means warnings only; the flag for failures is not documented, so
-any flag other than the two known ones counts as a failure, and so does a test line that does
-not speak of warnings.
+any flag other than the known ones counts as a failure, and so does a test line that does not
+speak of warnings.
+
+Test-Cluster writes its report on the host, so its pipeline is a change: it never runs in check
+mode, and the read round trip is empty. The module still reports no change, since no setting of
+any node changes (see the action plugin).
 """
 
 from __future__ import annotations
@@ -18,17 +22,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.cmdlet import Pipeline, Step, read
+from ansible_collections.pbxops.wsfc.plugins.plugin_utils.cmdlet import Pipeline, Step, change
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.planning import Observed, Plan, PlanError
 
-__all__ = ["Verdict", "plan_validation", "read_validation", "verdict_of"]
+__all__ = [
+    "NOT_RUN",
+    "Verdict",
+    "plan_validation",
+    "validation_pipeline",
+    "verdict_of",
+    "verdict_warnings",
+]
 
 KNOWN_FLAGS = frozenset({"HadUnselectedTests", "ClusterConditionallyApproved", "ClusterApproved"})
 _TEST_LINE = re.compile(r"^(?P<category>[A-Za-z][A-Za-z ]*?) - (?P<test>[^:]+): (?P<message>.+)$")
 _REPORT = re.compile(r"^Test report file path: (?P<path>.+?)\s*$")
 
 
-def read_validation(args: Mapping[str, Any]) -> list[Pipeline]:
+def validation_pipeline(args: Mapping[str, Any]) -> Pipeline:
     parameters: dict[str, Any] = {"Node": tuple(args["nodes"])}
     if args["include"]:
         parameters["Include"] = tuple(args["include"])
@@ -36,7 +47,7 @@ def read_validation(args: Mapping[str, Any]) -> list[Pipeline]:
         parameters["Ignore"] = tuple(args["ignore"])
     if args.get("report_name"):
         parameters["ReportName"] = args["report_name"]
-    return [read("validation", Step("Test-Cluster", parameters), select=("FullName", "Name"))]
+    return change("validation", Step("Test-Cluster", parameters), select=("FullName", "Name"))
 
 
 @dataclass(frozen=True)
@@ -109,27 +120,51 @@ def verdict_of(
     return Verdict(tuple(failures), tuple(warned), tuple(taken), tuple(flags), report)
 
 
+NOT_RUN: dict[str, Any] = {
+    "outcome": "not run",
+    "failures": [],
+    "warnings": [],
+    "accepted_warnings": [],
+    "flags": [],
+    "report": None,
+}
+
+
 def plan_validation(args: Mapping[str, Any], observed: Observed) -> Plan:
-    """Nothing to change: the verdict, or a failure that lists what failed (or warned, when
-    unaccepted warnings count) with the report's path."""
-    verdict = verdict_of(
-        observed.warnings.get("validation", []), observed.get("validation"), args["accepted_warnings"]
+    """Run Test-Cluster; its verdict becomes the state, or a failure that lists what failed (or
+    warned, when unaccepted warnings count) with the report's path."""
+    del observed
+
+    def reported(applied: Observed) -> Mapping[str, Any]:
+        verdict = verdict_of(
+            applied.warnings.get("validation", []), applied.get("validation"), args["accepted_warnings"]
+        )
+        state = verdict.as_dict()
+        where = f"; the report is {verdict.report}" if verdict.report else ""
+        if verdict.failures:
+            raise PlanError(
+                f"cluster validation failed {len(verdict.failures)} test(s): "
+                f"{'; '.join(verdict.failures)}{where}. Fix what the report describes and run the "
+                "validation again",
+                state=state,
+            )
+        if verdict.warnings and args["fail_on_warnings"]:
+            raise PlanError(
+                f"cluster validation warned in {len(verdict.warnings)} test(s): "
+                f"{'; '.join(verdict.warnings)}{where}. Fix them, or list the tests in accepted_warnings "
+                "once the report shows they do not matter",
+                state=state,
+            )
+        return state
+
+    return Plan(
+        changes=(validation_pipeline(args),),
+        before=NOT_RUN,
+        after=NOT_RUN,
+        reported=reported,
     )
-    state = verdict.as_dict()
-    where = f"; the report is {verdict.report}" if verdict.report else ""
-    if verdict.failures:
-        raise PlanError(
-            f"cluster validation failed {len(verdict.failures)} test(s): "
-            f"{'; '.join(verdict.failures)}{where}. Fix what the report describes and run the "
-            "validation again",
-            state=state,
-        )
-    if verdict.warnings and args["fail_on_warnings"]:
-        raise PlanError(
-            f"cluster validation warned in {len(verdict.warnings)} test(s): "
-            f"{'; '.join(verdict.warnings)}{where}. Fix them, or list the tests in accepted_warnings "
-            "once the report shows they do not matter",
-            state=state,
-        )
-    warnings = tuple(f"cluster validation: {w}" for w in verdict.warnings)
-    return Plan(changes=(), before=state, after=state, warnings=warnings)
+
+
+def verdict_warnings(state: Mapping[str, Any]) -> list[str]:
+    """The warnings the operator sees: those of tests not accepted."""
+    return [f"cluster validation: {w}" for w in state.get("warnings", [])]

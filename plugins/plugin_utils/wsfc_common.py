@@ -97,12 +97,14 @@ def resource_type(resource: Mapping[str, Any]) -> str:
 
 
 def parameters_by_object(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """``Get-ClusterParameter`` rows ({ClusterObject, Name, Value}) as {object name: {parameter: value}}.
+    """``Get-ClusterParameter`` rows as {object name: {parameter: value}}.
 
+    The object a row belongs to is its ``ClusterObject``; the lab calls that property ``Object``
+    (the column header of the default view), so the pipeline selects nothing and both are read.
     Keys are case-folded object names, so lookups need no care for case."""
     result: dict[str, dict[str, Any]] = {}
     for row in rows:
-        owner = name_of(row.get("ClusterObject")).casefold()
+        owner = name_of(row.get("ClusterObject", row.get("Object"))).casefold()
         result.setdefault(owner, {})[str(row.get("Name"))] = row.get("Value")
     return result
 

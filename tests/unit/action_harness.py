@@ -9,6 +9,17 @@ from ansible_collections.pbxops.wsfc.plugins.plugin_utils.pipeline_action import
 from fake_windows import FakeWindows
 
 
+class FakeBecome:
+    """The become plugin ansible-core hands the connection, with the options of the task."""
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        self.name = name
+        self._options = options
+
+    def get_option(self, name: str) -> Any:
+        return self._options[name]
+
+
 def make_action(
     cls: type[PipelineAction],
     args: dict[str, Any],
@@ -18,6 +29,9 @@ def make_action(
     diff: bool = False,
     become: bool = False,
     become_method: str = "runas",
+    become_user: str = "PBXLAB\\deploy",
+    become_pass: str | None = "the password",
+    become_flags: str = "",
 ) -> PipelineAction:
     """The action as ansible-core builds it for a task, with the executor answered by ``fake``.
 
@@ -33,6 +47,14 @@ def make_action(
     task.action = f"pbxops.wsfc.{cls.__module__.rsplit('.', 1)[-1]}"
     connection = MagicMock()
     connection._shell.tmpdir = "C:/Windows/Temp/ansible"
+    connection.become = (
+        FakeBecome(
+            become_method,
+            {"become_user": become_user, "become_pass": become_pass, "become_flags": become_flags},
+        )
+        if become
+        else None
+    )
     play_context = MagicMock()
     play_context.become = become
     play_context.become_method = become_method

@@ -264,11 +264,10 @@ class FakeCluster:
         cluster = self._cluster_object()
 
         class Live(dict[str, Any]):
-            def update(inner, values: Any = (), **kw: Any) -> None:
-                super().update(values, **kw)
-                for key, value in dict(values).items():
-                    if key in self.common:
-                        self.common[key] = value
+            def __setitem__(inner, key: str, value: Any) -> None:
+                super().__setitem__(key, value)
+                if key in self.common:
+                    self.common[key] = value
 
         return Live(cluster)
 

@@ -141,6 +141,26 @@ def test_a_name_taken_by_another_resource_is_refused_before_adding() -> None:
         )
 
 
+def test_without_a_name_the_disk_keeps_the_one_windows_gives_it() -> None:
+    plan = planner.plan(
+        args(name=None), observed([disk(3, UID, GUID)], [resource("PBX-Data", "IP Address")], [])
+    )
+    (pipeline,) = plan.changes
+    assert [getattr(s, "cmdlet", "SetProperties") for s in pipeline.steps] == [
+        "Get-Disk",
+        "Where-Object",
+        "Add-ClusterDisk",
+    ]
+    clustered = observed(
+        [{**disk(3, UID, GUID), "IsClustered": True}],
+        [resource("Cluster Disk 1")],
+        [{"Object": "Cluster Disk 1", "Name": "DiskIdGuid", "Value": GUID}],
+    )
+    unnamed = planner.plan(args(name=None), clustered)
+    assert unnamed.changes == ()
+    assert unnamed.before["name"] == "Cluster Disk 1"
+
+
 @pytest.mark.parametrize(("option", "value"), [("unique_id", " "), ("name", "")])
 def test_empty_options_are_refused(option: str, value: str) -> None:
     with pytest.raises(PlanError, match=f"^{option}: "):

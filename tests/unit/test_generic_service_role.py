@@ -249,6 +249,14 @@ def test_failover_policy_is_assigned_on_the_group_and_restart_policy_on_the_serv
     assert (plan.before["failover_threshold"], plan.after["failover_threshold"]) == (4294967295, 3)
 
 
+@pytest.mark.parametrize("rendered", ["RestartNoNotify", "ClusterResourceRestartNoNotify", 1])
+def test_restart_action_reads_by_name_or_number(rendered: Any) -> None:
+    cluster = role_cluster()
+    cluster.resource("PBX Service")["RestartAction"] = rendered
+    task = args(restart_action="restart")
+    assert planner.plan(task, read_from(cluster, task)).changes == ()
+
+
 def test_enum_names_of_older_hosts_compare_as_numbers() -> None:
     cluster = role_cluster()
     cluster.resource("PBX Service")["RestartAction"] = "ClusterResourceRestartNotify"

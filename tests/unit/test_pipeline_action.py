@@ -366,28 +366,52 @@ def test_a_second_hop_without_delegable_credentials_fails_before_any_round_trip(
     fake = FakeWindows(Host(A="Available").handlers())
     result = make_action(DoubleHop, {"names": ["A"]}, fake).run(task_vars={})
     assert result["failed"] is True and result["round_trips"] == 0
-    assert result["msg"].startswith("Install-WindowsFeature must reach other nodes or Active Directory")
-    assert "become_method: runas" in result["msg"]
+    assert result["msg"].startswith(
+        "Install-WindowsFeature must reach other nodes or Active Directory, and the connection's "
+        "credentials cannot travel that second hop: set become: true with become_method: runas"
+    )
     assert fake.calls == []
 
 
 @pytest.mark.parametrize(
     ("become", "variables"),
     [
-        (True, {}),
-        (False, {"ansible_winrm_transport": "credssp"}),
-        (False, {"ansible_winrm_transport": ["kerberos", "credssp"]}),
-        (False, {"ansible_psrp_auth": "credssp"}),
-        (False, {"ansible_winrm_kerberos_delegation": "true"}),
+        ({"become": True}, {}),
+        ({}, {"ansible_winrm_transport": "credssp"}),
+        ({}, {"ansible_winrm_transport": ["kerberos", "credssp"]}),
+        ({}, {"ansible_psrp_auth": "credssp"}),
+        ({}, {"ansible_winrm_kerberos_delegation": "true"}),
+        ({"become": True, "become_user": "deploy@pbx.lab"}, {}),
     ],
 )
-def test_a_second_hop_runs_with_become_credssp_or_delegation(become: bool, variables: dict[str, Any]) -> None:
+def test_a_second_hop_runs_with_become_credssp_or_delegation(
+    become: dict[str, Any], variables: dict[str, Any]
+) -> None:
     fake = FakeWindows(Host(A="Available").handlers())
-    result = make_action(DoubleHop, {"names": ["A"]}, fake, become=become).run(task_vars=variables)
+    result = make_action(DoubleHop, {"names": ["A"]}, fake, **become).run(task_vars=variables)
     assert result["changed"] is True and result["round_trips"] == 2
 
 
-def test_become_by_another_method_does_not_carry_a_second_hop() -> None:
+@pytest.mark.parametrize(
+    ("become", "reason"),
+    [
+        ({"become_method": "su"}, "the connection's credentials cannot travel that second hop"),
+        ({"become_user": "Administrator"}, "become_user 'Administrator' is not a domain account"),
+        ({"become_user": ".\\Administrator"}, "is not a domain account"),
+        (
+            {"become_pass": None},
+            "become without a password logs PBXLAB\\deploy on without network credentials",
+        ),
+        (
+            {"become_flags": "logon_type=network"},
+            "become_flags logon_type=network gives a token without credentials",
+        ),
+    ],
+)
+def test_become_that_cannot_carry_a_second_hop_is_refused_with_the_reason(
+    become: dict[str, Any], reason: str
+) -> None:
     fake = FakeWindows(Host(A="Available").handlers())
-    result = make_action(DoubleHop, {"names": ["A"]}, fake, become=True, become_method="su").run(task_vars={})
-    assert result["failed"] is True
+    result = make_action(DoubleHop, {"names": ["A"]}, fake, become=True, **become).run(task_vars={})
+    assert result["failed"] is True and fake.calls == []
+    assert reason in result["msg"]

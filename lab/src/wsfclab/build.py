@@ -5,9 +5,9 @@ Pure: no files are touched here (``Lab`` creates the folders the state names).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from wsfclab.catalog import BUILTIN_SERVICES, FEATURES
+from wsfclab.disks import GPT_BASIC, GPT_EFI, GPT_MSR, add_view
+from wsfclab.ids import guid, now_iso, stable_hex
 from wsfclab.state import (
     VERSION,
     CpuInfo,
@@ -25,27 +25,12 @@ from wsfclab.state import (
     Service,
     Volume,
 )
-from wsfclab.world import NodeSpec, World, stable_hex
+from wsfclab.world import NodeSpec, World
 
 MB = 1024**2
 EFI_SIZE = 100 * MB
 MSR_SIZE = 16 * MB
 FIRST_OFFSET = 1 * MB  # Windows aligns the first partition at 1 MiB
-
-# GPT partition type GUIDs, as Get-Partition reports them in GptType.
-GPT_EFI = "{c12a7328-f81f-11d2-ba4b-00a0c93ec93b}"
-GPT_MSR = "{e3c9e316-0b5c-4db8-817d-f92df00215ae}"
-GPT_BASIC = "{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}"
-
-
-def guid(*parts: str) -> str:
-    """A deterministic GUID string "{8-4-4-4-12}" (lower case, as Windows prints them)."""
-    h = stable_hex(*parts).lower()
-    return "{" + f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}" + "}"
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def node_folder(node: str) -> str:
@@ -118,30 +103,6 @@ def initial_state(world: World, world_file: str) -> LabState:
             luns=keys,
         )
     return state
-
-
-def add_view(state: LabState, disk: DiskState, node: str) -> DiskView:
-    """Make ``disk`` visible on ``node``. A shared disk arrives offline (the "Offline Shared" SAN
-    policy of Windows Server) and read-only; a disk seen before keeps its remembered attributes."""
-    used = {d.views[node].number for d in state.disks.values() if node in d.views}
-    number = next(n for n in range(len(used) + 1) if n not in used)
-    remembered = disk.absent_views.pop(node, None)
-    if remembered is not None:
-        view = DiskView(number, remembered.is_offline, remembered.is_read_only, remembered.offline_reason)
-    else:
-        shared = disk.kind in ("sas", "iscsi", "space")
-        view = DiskView(
-            number, is_offline=shared, is_read_only=shared, offline_reason="Policy" if shared else None
-        )
-    disk.views[node] = view
-    return view
-
-
-def remove_view(disk: DiskState, node: str) -> None:
-    """The disk leaves ``node`` (session logged out, node down); Windows remembers its attributes."""
-    view = disk.views.pop(node, None)
-    if view is not None:
-        disk.absent_views[node] = view
 
 
 def _node(spec: NodeSpec, world: World) -> NodeState:

@@ -8,7 +8,7 @@ when the node boots.
 
 from __future__ import annotations
 
-from wsfclab.build import add_view, remove_view
+from wsfclab.disks import add_view, remove_view
 from wsfclab.state import IscsiSession, IscsiTargetState, LabState
 
 

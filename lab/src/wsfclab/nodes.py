@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from wsfclab import iscsi, processes
-from wsfclab.build import now_iso
 from wsfclab.cluster import runtime as cluster_runtime
 from wsfclab.errors import LabError
+from wsfclab.ids import now_iso
 from wsfclab.services import node_of, start_service
 from wsfclab.state import LabState
 

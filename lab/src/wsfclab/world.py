@@ -509,8 +509,3 @@ def _parse_sas(data: object, path: str, node_names: set[str]) -> SasDiskSpec:
         nodes=_node_list(r, "nodes", node_names),
         friendly_name=r.text("friendly_name", "SEAGATE ST4000NM0025"),
     )
-
-
-def stable_hex(*parts: str, length: int = 32) -> str:
-    """A deterministic upper-case hex identifier (disk UniqueIds, GUIDs) derived from names."""
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length].upper()

@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
-from wsfclab import processes
+from wsfclab import processes, services
 from wsfclab.cmdlets.cluster import hop
 from wsfclab.lab import Lab
+from wsfclab.state import LabState
 from wsfclab.testing import change
+
+ROLE_IP = "127.0.1.50"
+# The small service of the failover tests: it listens on the role IP and names its node.
+ECHO = Path(__file__).with_name("echo_service.py")
 
 BASE: dict[str, Any] = {
     "name": "cluster-cmdlets",
@@ -113,13 +120,65 @@ def new_cluster(lab: Lab, **parameters: Any) -> dict[str, Any]:
         return change(lab, "N1", ("New-Cluster", {k: v for k, v in given.items() if v is not None}))
 
 
-def clustered(tmp_path: Path, edit: Callable[[dict[str, Any]], None] | None = None) -> Lab:
-    """A lab whose two nodes form cluster PBXCL (disks clustered, disk witness)."""
-    lab = world(tmp_path, edit)
+def clustered(
+    tmp_path: Path,
+    edit: Callable[[dict[str, Any]], None] | None = None,
+    *,
+    clustering: tuple[str, ...] = ("N1", "N2"),
+    **parameters: Any,
+) -> Lab:
+    """A lab whose nodes N1 and N2 form cluster PBXCL (disks clustered, a disk witness), both Up;
+    ``clustering`` are the nodes that get the feature, ``parameters`` go to New-Cluster."""
+    lab = world(tmp_path, edit, clustering=clustering)
     prepare_disks(lab)
-    created = new_cluster(lab)
+    created = new_cluster(lab, **parameters)
     assert "failed" not in created, created
+    wait_for(lab, lambda s: s.cluster is not None and all(n.state == "Up" for n in s.cluster.nodes.values()))
     return lab
+
+
+def wait_for(lab: Lab, predicate: Callable[[LabState], bool], timeout: float = 20.0) -> None:
+    """Poll the lab's state (the cluster services change it) until ``predicate`` holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with lab.session() as state:
+            if predicate(state):
+                return
+            assert time.monotonic() < deadline, f"timed out after {timeout}s: {state.cluster}"
+        time.sleep(0.05)
+
+
+def register_service(lab: Lab, nodes: tuple[str, ...] = ("N1", "N2"), port: int = 0) -> int:
+    """EchoSvc ("Echo Service") on every node, its script on C: of each node; returns its port."""
+    if port == 0:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+    with lab.session() as state:
+        for node in nodes:
+            python = lab.resolve_path(state, node, "C:\\Python\\python.exe")
+            python.parent.mkdir(parents=True, exist_ok=True)
+            python.write_text("")
+            script = lab.resolve_path(state, node, "C:\\Echo\\echo.py")
+            script.parent.mkdir(parents=True, exist_ok=True)
+            script.write_text(ECHO.read_text(), encoding="utf-8")
+            services.create_service(
+                state,
+                node,
+                "EchoSvc",
+                f'"C:\\Python\\python.exe" "C:\\Echo\\echo.py" {ROLE_IP} {port}',
+                display_name="Echo Service",
+                start_mode="Manual",
+            )
+    return port
+
+
+def disk_resource(lab: Lab, world_disk: str) -> str:
+    """The cluster resource ("Cluster Disk N") of the world's SAS disk ``world_disk``."""
+    with lab.session() as state:
+        assert state.cluster is not None
+        key = next(k for k, d in state.disks.items() if d.kind == "sas" and world_disk in k)
+        return next(r.name for r in state.cluster.resources.values() if r.private.get("DiskPath") == key)
 
 
 def stop(lab: Lab) -> None:

@@ -10,6 +10,7 @@ import json
 import typing as t
 
 from wsfclab.lab import Lab
+from wsfclab.testing import change
 
 Driver = t.Any  # conftest.WindowsDriver (pytest's conftest is not importable by name)
 
@@ -153,6 +154,30 @@ def test_win_feature_installs_with_tools_and_reports_like_install_windowsfeature
         assert state.nodes["PBX-N1"].features["RSAT-Clustering-PowerShell"].installed
     again = windows.run("ansible.windows.win_feature", args).result
     assert (again["changed"], again["exitcode"], again["feature_result"]) == (False, "NoChangeNeeded", [])
+
+
+def test_win_feature_and_install_windowsfeature_leave_the_same_node(windows: Driver, lab: Lab) -> None:
+    """win_feature calls Install-WindowsFeature on Windows: both install the same features, once
+    each, and register the cluster service."""
+    done = windows.run(
+        "ansible.windows.win_feature", {"name": ["Failover-Clustering"], "include_management_tools": True}
+    ).result
+    twin_ids = [entry["id"] for entry in done["feature_result"]]
+    assert len(twin_ids) == len(set(twin_ids))
+    cmdlet = change(
+        lab,
+        "PBX-N2",
+        ("Install-WindowsFeature", {"Name": "Failover-Clustering", "IncludeManagementTools": True}),
+    )
+    cmdlet_ids = [entry["Id"] for entry in cmdlet["results"][0]["output"][0]["FeatureResult"]]
+    assert cmdlet_ids == twin_ids
+    with lab.session() as state:
+        one, two = state.nodes["PBX-N1"], state.nodes["PBX-N2"]
+        assert {n for n, f in one.features.items() if f.installed} == {
+            n for n, f in two.features.items() if f.installed
+        }
+        assert one.services["ClusSvc"] == two.services["ClusSvc"]
+        assert one.services["ClusSvc"].start_mode == "Disabled"
 
 
 def test_win_service_refuses_a_binary_the_lab_cannot_run(windows: Driver, lab: Lab) -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet, filter_by, matches
 from wsfclab.errors import ErrorCategory
+from wsfclab.ids import stable_hex
 from wsfclab.state import Nic, NodeState
-from wsfclab.world import stable_hex
 
 INFINITE = "10675199.02:48:05.4775807"  # [TimeSpan]::MaxValue, the lifetime of a static address
 LOOPBACK_INDEX = 1

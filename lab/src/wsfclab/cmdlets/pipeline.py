@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 # The cmdlet modules register themselves on import.
-from wsfclab.cmdlets import iscsi, network, services, storage, system, utility  # noqa: F401
+from wsfclab.cmdlets import disks, iscsi, network, partitions, services, spaces, system, utility, volumes  # noqa: F401
 from wsfclab.cmdlets.base import REGISTRY, Call, CimObject, CmdletDef
 from wsfclab.errors import CmdletError, ErrorCategory, LabError, UndeclaredChange, Unsupported
 from wsfclab.executor import Step, execute

@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from wsfclab import features
 from wsfclab.catalog import (
     FEATURE_SERVICES,
     FEATURES,
@@ -239,19 +240,14 @@ def install_windows_feature(call: Call) -> list[CimObject]:
                 target=str(name),
             )
         requested.append(match)
-    wanted: list[str] = []
-    for name in requested:
-        family = feature_ancestry(name)
-        if call.get("IncludeManagementTools"):
-            for tool in FEATURES[name].management_tools:
-                family += feature_ancestry(tool)
-        if call.get("IncludeAllSubFeature"):
-            family += _descendants(name)
-        wanted += [f for f in family if f not in wanted]
+    wanted = features.to_install(
+        requested,
+        sub_features_too=bool(call.get("IncludeAllSubFeature")),
+        management_tools=bool(call.get("IncludeManagementTools")),
+    )
     to_install = [f for f in wanted if not call.node.features[f].installed]
     for name in to_install:
-        call.node.features[name].installed = True
-        _register_feature_services(call.node, name)
+        features.set_installed(call.node, name, True)
     results: list[Any] = [
         CimObject(
             "Microsoft.Windows.ServerManager.Commands.FeatureOperationResult",
@@ -278,27 +274,3 @@ def install_windows_feature(call: Call) -> list[CimObject]:
             },
         )
     ]
-
-
-def _descendants(name: str) -> list[str]:
-    found = []
-    for child in sub_features(name):
-        found += [child, *_descendants(child)]
-    return found
-
-
-def _register_feature_services(node: NodeState, feature: str) -> None:
-    for builtin in FEATURE_SERVICES.get(feature, ()):
-        node.services.setdefault(
-            builtin.name,
-            Service(
-                name=builtin.name,
-                display_name=builtin.display_name,
-                path=builtin.path,
-                start_mode=builtin.start_mode,
-                state="Running" if builtin.running else "Stopped",
-                username=builtin.username,
-                description=builtin.description,
-                emulated=True,
-            ),
-        )

@@ -12,26 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from wsfclab import features as server_manager
 from wsfclab.catalog import FEATURES, feature_id
 from wsfclab.state import Feature
 from wsfclab.twins.base import ModuleFailure, TwinContext, unsupported
-
-
-def _subtree(name: str) -> list[str]:
-    children = [f.name for f in FEATURES.values() if f.parent == name]
-    found = [name]
-    for child in children:
-        found.extend(_subtree(child))
-    return found
-
-
-def _ancestors(name: str) -> list[str]:
-    chain: list[str] = []
-    parent = FEATURES[name].parent
-    while parent is not None:
-        chain.insert(0, parent)
-        parent = FEATURES[parent].parent
-    return chain
 
 
 def _canonical(name: str) -> str:
@@ -49,20 +33,14 @@ def win_feature(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
         raise unsupported("win_feature source (the lab needs no installation media)")
     names = [_canonical(str(n)) for n in params["name"]]
     installing = params["state"] == "present"
-    wanted: list[str] = []
-    for name in names:
-        if installing:
-            group = [*_ancestors(name), name]
-            if params["include_sub_features"]:
-                group += _subtree(name)[1:]
-            if params["include_management_tools"]:
-                for tool in FEATURES[name].management_tools:
-                    group += [*_ancestors(tool), tool]
-        else:
-            group = _subtree(name)
-            if params["include_management_tools"]:
-                group += list(FEATURES[name].management_tools)
-        wanted += [n for n in group if n not in wanted]
+    if installing:
+        wanted = server_manager.to_install(
+            names,
+            sub_features_too=params["include_sub_features"],
+            management_tools=params["include_management_tools"],
+        )
+    else:
+        wanted = server_manager.to_remove(names, management_tools=params["include_management_tools"])
 
     features = ctx.node.features
     changing = [n for n in wanted if _installed(features.get(n)) != installing]
@@ -80,11 +58,7 @@ def win_feature(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
             }
         )
         if not ctx.check_mode:
-            entry = features.get(name)
-            if entry is None:
-                features[name] = Feature(name, info.display_name, installing)
-            else:
-                entry.installed = installing
+            server_manager.set_installed(ctx.node, name, installing)
     return {
         "changed": bool(changing),
         "exitcode": "Success" if changing else "NoChangeNeeded",

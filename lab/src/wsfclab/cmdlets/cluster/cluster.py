@@ -22,7 +22,7 @@ from wsfclab.cluster import api
 from wsfclab.cluster import database as db
 from wsfclab.cluster.errors import ClusterError
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet
-from wsfclab.cmdlets.cluster import common, hop, render, rules
+from wsfclab.cmdlets.cluster import common, hop, render, rules, settable
 from wsfclab.errors import CmdletError, ErrorCategory, Unsupported
 from wsfclab.state import NodeState
 
@@ -86,7 +86,7 @@ def new_cluster(call: Call) -> list[CimObject]:
             "For more information view the report file below."
         )
         call.warn(f"Report file location: {path}")
-    return [render.cluster(created)]
+    return settable.attach(call.state, [render.cluster(created)])
 
 
 def _members(call: Call) -> list[NodeState]:
@@ -207,7 +207,7 @@ def get_cluster(call: Call) -> list[CimObject]:
     domain = call.get("Domain")
     if domain is not None and str(domain).lower() != cdb.domain.lower():
         return []
-    return [render.cluster(cdb)]
+    return settable.attach(call.state, [render.cluster(cdb)])
 
 
 @cmdlet("Remove-Cluster", inputs={render.CLUSTER: "InputObject"}, changes=True)

@@ -16,7 +16,7 @@ from wsfclab.cluster import api
 from wsfclab.cluster import database as db
 from wsfclab.cluster.errors import ClusterError
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet
-from wsfclab.cmdlets.cluster import common, render, rules
+from wsfclab.cmdlets.cluster import common, render, rules, settable
 from wsfclab.errors import CmdletError, ErrorCategory, Unsupported
 
 
@@ -39,7 +39,7 @@ def get_cluster_group(call: Call) -> list[CimObject]:
     picked = common.pick([str(v) for v in values] if values is not None else None, [g.name for g in groups])
     if isinstance(picked, str):
         raise common.error(call, ClusterError("GROUP_NOT_FOUND", f"(group '{picked}')", target=picked))
-    return [render.group(cdb, g) for g in groups if g.name in picked]
+    return settable.attach(call.state, [render.group(cdb, g) for g in groups if g.name in picked])
 
 
 @cmdlet("Start-ClusterGroup", inputs={render.GROUP: "InputObject"}, changes=True)
@@ -52,7 +52,7 @@ def start_cluster_group(call: Call) -> list[CimObject]:
     done = common.run(
         call, wrapper, lambda: api.start_group(call.lab, call.state, grp.name, wait=common.wait_seconds(call))
     )
-    return [render.group(cdb, done)]
+    return settable.attach(call.state, [render.group(cdb, done)])
 
 
 @cmdlet("Stop-ClusterGroup", inputs={render.GROUP: "InputObject"}, changes=True)
@@ -65,7 +65,7 @@ def stop_cluster_group(call: Call) -> list[CimObject]:
     done = common.run(
         call, wrapper, lambda: api.stop_group(call.lab, call.state, grp.name, wait=common.wait_seconds(call))
     )
-    return [render.group(cdb, done)]
+    return settable.attach(call.state, [render.group(cdb, done)])
 
 
 @cmdlet("Move-ClusterGroup", inputs={render.GROUP: "InputObject"}, changes=True)
@@ -87,7 +87,7 @@ def move_cluster_group(call: Call) -> list[CimObject]:
             wait=common.wait_seconds(call),
         ),
     )
-    return [render.group(cdb, done)]
+    return settable.attach(call.state, [render.group(cdb, done)])
 
 
 def _no_locked(call: Call) -> None:
@@ -165,7 +165,7 @@ def add_cluster_generic_service_role(call: Call) -> list[CimObject]:
             wait=api.DEFAULT_WAIT if wait is None else float(max(0, int(wait))),
         ),
     )
-    return [render.group(cdb, grp)]
+    return settable.attach(call.state, [render.group(cdb, grp)])
 
 
 def _require_vco_rights(call: Call, cdb: db.ClusterDatabase, role: str) -> None:

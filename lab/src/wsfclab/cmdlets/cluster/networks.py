@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from wsfclab.cluster.errors import ClusterError
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet
-from wsfclab.cmdlets.cluster import common, render
+from wsfclab.cmdlets.cluster import common, render, settable
 
 
 @cmdlet("Get-ClusterNetwork", inputs={render.CLUSTER: "InputObject"})
@@ -19,7 +19,7 @@ def get_cluster_network(call: Call) -> list[CimObject]:
     picked = common.pick([str(v) for v in values] if values is not None else None, list(cdb.networks))
     if isinstance(picked, str):
         raise common.error(call, ClusterError("NETWORK_NOT_FOUND", f"(network '{picked}')", target=picked))
-    return [render.network(cdb, cdb.networks[n]) for n in picked]
+    return settable.attach(call.state, [render.network(cdb, cdb.networks[n]) for n in picked])
 
 
 @cmdlet(

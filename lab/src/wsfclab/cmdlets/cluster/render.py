@@ -127,7 +127,7 @@ def resource(cdb: db.ClusterDatabase, item: db.ClusterResource) -> CimObject:
             "OwnerGroup": item.owner_group,
             "ResourceType": item.resource_type,
             "OwnerNode": owner.owner_node if owner is not None else None,
-            "RestartAction": _restart_action(item.restart_action),
+            "RestartAction": restart_action(item.restart_action),
             "RestartThreshold": item.restart_threshold,
             "RestartPeriod": item.restart_period,
             "RestartDelay": item.restart_delay,
@@ -145,7 +145,7 @@ def resource(cdb: db.ClusterDatabase, item: db.ClusterResource) -> CimObject:
     )
 
 
-def _restart_action(value: int) -> str:
+def restart_action(value: int) -> str:
     names = {v: k for k, v in db.RESTART_ACTION_VALUES.items()}
     return names.get(value, str(value))
 

@@ -11,7 +11,7 @@ from wsfclab.cluster import api
 from wsfclab.cluster import database as db
 from wsfclab.cluster.errors import ClusterError
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet
-from wsfclab.cmdlets.cluster import common, render
+from wsfclab.cmdlets.cluster import common, render, settable
 from wsfclab.errors import ErrorCategory, Unsupported
 
 
@@ -42,7 +42,7 @@ def get_cluster_resource(call: Call) -> list[CimObject]:
     )
     if isinstance(picked, str):
         raise common.error(call, ClusterError("RESOURCE_NOT_FOUND", f"(resource '{picked}')", target=picked))
-    return [render.resource(cdb, r) for r in resources if r.name in picked]
+    return settable.attach(call.state, [render.resource(cdb, r) for r in resources if r.name in picked])
 
 
 @cmdlet("Add-ClusterResource", inputs={render.GROUP: "InputObject"}, changes=True)
@@ -58,7 +58,7 @@ def add_cluster_resource(call: Call) -> list[CimObject]:
     kind = str(call.get("ResourceType"))
     wrapper = f"An error occurred while creating resource '{name}'."
     res = common.run(call, wrapper, lambda: api.add_resource(call.state, name, kind, str(group)))
-    return [render.resource(cdb, res)]
+    return settable.attach(call.state, [render.resource(cdb, res)])
 
 
 @cmdlet("Start-ClusterResource", inputs={render.RESOURCE: "InputObject"}, changes=True)
@@ -73,7 +73,7 @@ def start_cluster_resource(call: Call) -> list[CimObject]:
         wrapper,
         lambda: api.start_resource(call.lab, call.state, res.name, wait=common.wait_seconds(call)),
     )
-    return [render.resource(cdb, done)]
+    return settable.attach(call.state, [render.resource(cdb, done)])
 
 
 @cmdlet("Stop-ClusterResource", inputs={render.RESOURCE: "InputObject"}, changes=True)
@@ -88,7 +88,7 @@ def stop_cluster_resource(call: Call) -> list[CimObject]:
         wrapper,
         lambda: api.stop_resource(call.lab, call.state, res.name, wait=common.wait_seconds(call)),
     )
-    return [render.resource(cdb, done)]
+    return settable.attach(call.state, [render.resource(cdb, done)])
 
 
 def _no_locked(call: Call) -> None:
@@ -117,7 +117,7 @@ def test_cluster_resource_failure(call: Call) -> list[CimObject]:
     res = _resource(call, cdb)
     wrapper = f"An error occurred while simulating a failure of the resource '{res.name}'."
     done = common.run(call, wrapper, lambda: api.fail_resource(call.lab, call.state, res.name))
-    return [render.resource(cdb, done)]
+    return settable.attach(call.state, [render.resource(cdb, done)])
 
 
 # -- dependencies ------------------------------------------------------------------------------
@@ -163,7 +163,7 @@ def add_cluster_resource_dependency(call: Call) -> list[CimObject]:
         )
     wrapper = f"An error occurred while adding a dependency to resource '{res.name}'."
     done = common.run(call, wrapper, lambda: api.add_dependency(call.state, res.name, str(provider)))
-    return [render.resource(cdb, done)]
+    return settable.attach(call.state, [render.resource(cdb, done)])
 
 
 # -- private parameters ------------------------------------------------------------------------

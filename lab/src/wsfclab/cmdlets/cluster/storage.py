@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from wsfclab.cluster import api
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet
-from wsfclab.cmdlets.cluster import common, render
+from wsfclab.cmdlets.cluster import common, render, settable
 from wsfclab.errors import Unsupported
 from wsfclab.state import DiskState
 
@@ -58,4 +58,4 @@ def add_cluster_disk(call: Call) -> list[CimObject]:
         wrapper = f"An error occurred while adding the disk to cluster '{cdb.name}'."
         res = common.run(call, wrapper, api.add_disk, call.lab, call.state, key)
         added.append(render.resource(cdb, res))
-    return added
+    return settable.attach(call.state, added)
