@@ -8,6 +8,7 @@ and a cluster "PBXCL" with fast heartbeats (250 ms x 3, set through the cluster 
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Callable
@@ -15,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from wsfclab import services
+from wsfclab import processes, services
 from wsfclab.cluster import api
 from wsfclab.lab import Lab
-from wsfclab.state import LabState
+from wsfclab.state import LabState, from_json
 from wsfclab.testing import change
 
 ROLE_IP = "127.0.1.50"
@@ -154,13 +155,19 @@ def wait_for(lab: Lab, predicate: Callable[[LabState], bool], what: str, timeout
     """Poll the lab's state until ``predicate`` holds; returns the seconds it took."""
     start = time.monotonic()
     while True:
-        with lab.session() as state:
-            if predicate(state):
-                return time.monotonic() - start
+        state = peek(lab)
+        if predicate(state):
+            return time.monotonic() - start
         if time.monotonic() - start > timeout:
-            with lab.session() as state:
-                raise AssertionError(f"timed out after {timeout}s waiting for {what}: {summary(state)}")
-        time.sleep(0.05)
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}: {summary(state)}")
+        time.sleep(0.02)
+
+
+def peek(lab: Lab) -> LabState:
+    """The lab's state as last saved, read without the lab's lock (the file is replaced atomically),
+    so that watching the cluster never slows it down."""
+    data = json.loads((lab.state_dir / "state.json").read_text(encoding="utf-8"))
+    return from_json(LabState, data)
 
 
 def summary(state: LabState) -> dict[str, Any]:
@@ -180,3 +187,47 @@ def ask(port: int, timeout: float = 1.0) -> str | None:
             return conn.recv(100).decode().strip()
     except OSError:
         return None
+
+
+def stop_everything(lab: Lab) -> None:
+    """Kill every process the lab tracks (the cluster services and the services they started)."""
+    if (lab.state_dir / "state.json").exists():
+        with lab.session() as state:
+            processes.stop_all(state)
+
+
+def echo_processes(port: int) -> list[int]:
+    """PIDs of echo services listening on the role IP, found through /proc (not the lab's state)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            status = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if status[status.rfind(")") + 2] in "ZX":
+            continue
+        if any(a.endswith(b"echo.py") for a in cmdline) and str(port).encode() in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def lock_holders(lab: Lab) -> dict[str, set[int]]:
+    """Who holds each reservation lock now, from /proc/locks: lock name -> PIDs."""
+    by_inode = {}
+    folder = lab.state_dir / "cluster" / "locks"
+    if folder.is_dir():
+        for path in folder.iterdir():
+            by_inode[path.stat().st_ino] = path.stem
+    holders: dict[str, set[int]] = {}
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if "FLOCK" not in fields or "->" in fields:
+            continue
+        pid, ident = int(fields[4]), fields[5]
+        inode = int(ident.split(":")[2])
+        if inode in by_inode:
+            holders.setdefault(by_inode[inode], set()).add(pid)
+    return holders

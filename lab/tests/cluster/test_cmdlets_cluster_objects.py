@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 from cluster_worlds import clustered, delegated, disk_resource, stop
+from wsfclab.cmdlets.base import REGISTRY
+from wsfclab.cmdlets.cluster import render
 from wsfclab.lab import Lab
+from wsfclab.manifest import load_manifest
 from wsfclab.testing import change, output, pipeline, run
 
 FC = "Microsoft.FailoverClusters.PowerShell"
@@ -190,3 +193,36 @@ def test_a_node_outside_the_cluster_has_no_cluster_service(tmp_path: Path) -> No
             assert len(output(built, "N3", "Get-ClusterNode", {"Cluster": "PBXCL"})) == 2
     finally:
         stop(built)
+
+
+def test_the_default_table_columns_are_properties_of_the_objects(lab: Lab) -> None:
+    samples = {
+        render.CLUSTER: output(lab, "N1", "Get-Cluster"),
+        render.NODE: output(lab, "N1", "Get-ClusterNode"),
+        render.GROUP: output(lab, "N1", "Get-ClusterGroup"),
+        render.RESOURCE: output(lab, "N1", "Get-ClusterResource"),
+        render.NETWORK: output(lab, "N1", "Get-ClusterNetwork"),
+        render.INTERFACE: output(lab, "N1", "Get-ClusterNetworkInterface"),
+        render.QUORUM: output(lab, "N1", "Get-ClusterQuorum"),
+        render.OWNERS: output(lab, "N1", "Get-ClusterOwnerNode", {"Group": "Cluster Group"}),
+        render.DEPENDENCY: output(lab, "N1", "Get-ClusterResourceDependency"),
+    }
+    for class_name, objects in samples.items():
+        assert objects, class_name
+        assert set(render.DEFAULT_COLUMNS[class_name]) <= set(objects[0]), class_name
+
+
+def test_test_cluster_without_nodes_validates_the_local_cluster(lab: Lab) -> None:
+    with delegated():
+        result = change(lab, "N2", ("Test-Cluster", {"Include": ["Network"]}))
+    (report,) = result["results"][0]["output"]
+    with lab.session() as state:
+        text = lab.resolve_path(state, "N2", report["FullName"]).read_text(encoding="utf-8")
+    assert "Failover Cluster Validation Report for PBXCL" in text
+    assert "n1.pbx.lab" in text and "n2.pbx.lab" in text
+
+
+def test_every_documented_cluster_cmdlet_is_simulated() -> None:
+    manifest = load_manifest()
+    documented = {s.name for s in manifest.cmdlets.values() if s.module == "FailoverClusters"}
+    assert documented and documented <= {d.name for d in REGISTRY.values()}

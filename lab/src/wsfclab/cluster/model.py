@@ -60,6 +60,13 @@ class OfflineGroup:
 
 
 @dataclass(frozen=True)
+class TerminateResource:
+    """A failed resource (and what depends on it) is taken offline here, keeping its Failed state."""
+
+    resource: str
+
+
+@dataclass(frozen=True)
 class OfflineEverything:
     """Quorum lost: every role this node runs goes offline and every reservation is dropped."""
 
@@ -74,7 +81,7 @@ class SetActive:
     active: bool
 
 
-type Effect = Log | OnlineGroup | OfflineGroup | OfflineEverything | Poke | SetActive
+type Effect = Log | OnlineGroup | OfflineGroup | TerminateResource | OfflineEverything | Poke | SetActive
 
 LIVE_STATES = ("Up", "Paused", "Joining")  # a node in these states is expected to be heard
 MEMBER_STATES = ("Up", "Paused")  # a node in these states is removed when it falls silent
@@ -219,14 +226,16 @@ def _resource_failed(
 ) -> list[Effect]:
     res = db.resources[name]
     died = name in obs.dead_services and not res.pending_failure
+    reported = res.pending_failure and res.state == "Online"  # Test-ClusterResourceFailure
     res.pending_failure = False
     res.state = "Failed"
     db.touch()
     effects: list[Effect] = []
-    if died:
+    if died or reported:
         effects.append(Log(1069, {"resource": res.name, "type": res.resource_type, "group": group.name}))
-        if res.resource_type == GENERIC_SERVICE:
-            effects.append(Log(1042, {"resource": res.name, "error": "1067"}))
+    if died and res.resource_type == GENERIC_SERVICE:
+        effects.append(Log(1042, {"resource": res.name, "error": "1067"}))
+    effects.append(TerminateResource(res.name))
     reaction = failover.on_resource_failure(res, obs.now)
     if reaction is failover.Reaction.RESTART:
         res.restart_at = obs.now + res.restart_delay / 1000

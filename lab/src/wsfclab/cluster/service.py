@@ -31,6 +31,7 @@ import select
 import signal
 import socket
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,91 @@ def read_config(lab: Lab, node: str) -> HeartbeatConfig | None:
     return config
 
 
+class Heartbeats(threading.Thread):
+    """Sends and receives the heartbeats on its own thread, so that a step that starts a service (and
+    waits for it) never silences the node, as the cluster network driver runs apart from the
+    resource monitors on Windows."""
+
+    def __init__(self, lab: Lab, node: str) -> None:
+        super().__init__(name="heartbeats", daemon=True)
+        self.lab = lab
+        self.node = node
+        self.config = HeartbeatConfig()
+        self.sockets: dict[str, socket.socket] = {}  # network -> bound UDP socket
+        self.heard: dict[str, float] = {}  # peer -> monotonic time last heard
+        self.stopping = threading.Event()
+
+    def ports(self) -> dict[str, int]:
+        return {network: sock.getsockname()[1] for network, sock in list(self.sockets.items())}
+
+    def run(self) -> None:
+        next_beat = time.monotonic()
+        while not self.stopping.is_set():
+            now = time.monotonic()
+            if now >= next_beat:
+                self._refresh_config()
+                self._send()
+                next_beat = now + self.config.delay
+            sockets = list(self.sockets.values())
+            if not sockets:
+                self.stopping.wait(max(0.0, next_beat - time.monotonic()))
+                continue
+            readable, _, _ = select.select(sockets, [], [], max(0.0, next_beat - time.monotonic()))
+            for sock in readable:
+                self._receive(sock)
+
+    def _refresh_config(self) -> None:
+        config = read_config(self.lab, self.node)
+        if config is None:
+            return
+        self.config = config
+        for network, address in config.own.items():
+            if network in self.sockets:
+                continue
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                sock.bind((address, 0))
+            except OSError:
+                sock.close()
+                continue
+            sock.setblocking(False)
+            self.sockets[network] = sock
+        for network in [n for n in self.sockets if n not in config.own]:
+            self.sockets.pop(network).close()
+
+    def _send(self) -> None:
+        for network, sock in list(self.sockets.items()):
+            if self.config.is_cut(self.node, network):
+                continue
+            message = json.dumps({"c": self.config.cluster_id, "n": self.node, "net": network}).encode()
+            for peer, address, port in self.config.peers.get(network, []):
+                if self.config.is_cut(peer, network):
+                    continue
+                with contextlib.suppress(OSError):
+                    sock.sendto(message, (address, port))
+
+    def _receive(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                data = sock.recv(4096)
+            except OSError:
+                return
+            try:
+                beat = json.loads(data)
+            except json.JSONDecodeError:
+                continue
+            network, peer = beat.get("net"), beat.get("n")
+            if (
+                beat.get("c") != self.config.cluster_id
+                or not isinstance(peer, str)
+                or not isinstance(network, str)
+            ):
+                continue
+            if self.config.is_cut(self.node, network) or self.config.is_cut(peer, network):
+                continue
+            self.heard[peer] = time.monotonic()
+
+
 class ClusterService:
     def __init__(self, lab: Lab, node: str) -> None:
         self.lab = lab
@@ -99,49 +185,46 @@ class ClusterService:
         runtime.LOCAL = runtime.LocalLocks(self.node, self.table)
         self.control = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.control.bind(locks.address(lab.state_dir, self.node))
-        self.sockets: dict[str, socket.socket] = {}  # network -> bound UDP socket
-        self.heard: dict[str, float] = {}  # peer -> monotonic time last heard
+        self.beats = Heartbeats(lab, self.node)
         self.started = time.monotonic()
         self.active = False
         self.stopping = False
         self.want_step = True
         self.watched: dict[int, int] = {}  # pid -> pidfd of a monitored service process
-        self.config = HeartbeatConfig()
-        self.published: dict[str, int] = {}
 
     # -- the loop ------------------------------------------------------------------------
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self._on_term)
+        self.beats.start()
         _notify_ready()
-        next_beat = time.monotonic()
+        next_step = time.monotonic()
         while not self.stopping:
             now = time.monotonic()
-            if now >= next_beat:
-                self._refresh_config()
-                self._send_heartbeats()
+            if now >= next_step:
                 self.want_step = True
-                next_beat = now + self.config.delay
+                next_step = now + self.beats.config.delay
             if self.want_step and self._try_step():
                 self.want_step = False
-            wait = max(0.0, next_beat - time.monotonic())
+            wait = max(0.0, next_step - time.monotonic())
             if self.want_step:
                 wait = min(wait, LOCK_RETRY)
             self._serve(wait)
+        self.beats.stopping.set()
         self.table.release_all()
 
     def _on_term(self, _signum: int, _frame: object) -> None:
         self.stopping = True
 
     def _serve(self, timeout: float) -> None:
-        heartbeats = {sock.fileno(): sock for sock in self.sockets.values()}
         watched = set(self.watched.values())
-        readable, _, _ = select.select([self.control.fileno(), *heartbeats, *watched], [], [], timeout)
+        try:
+            readable, _, _ = select.select([self.control.fileno(), *watched], [], [], timeout)
+        except InterruptedError:
+            return
         for fd in readable:
             if fd == self.control.fileno():
                 self._answer()
-            elif fd in heartbeats:
-                self._receive(heartbeats[fd])
             else:
                 self.want_step = True  # a monitored process exited
                 self._unwatch_fd(fd)
@@ -166,59 +249,6 @@ class ClusterService:
         if sender:
             with contextlib.suppress(OSError):
                 self.control.sendto(json.dumps(reply).encode(), sender)
-
-    # -- heartbeats ----------------------------------------------------------------------
-
-    def _refresh_config(self) -> None:
-        config = read_config(self.lab, self.node)
-        if config is None:
-            return
-        self.config = config
-        for network, address in config.own.items():
-            if network in self.sockets:
-                continue
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                sock.bind((address, 0))
-            except OSError:
-                sock.close()
-                continue
-            sock.setblocking(False)
-            self.sockets[network] = sock
-        for network in [n for n in self.sockets if n not in config.own]:
-            self.sockets.pop(network).close()
-
-    def _send_heartbeats(self) -> None:
-        for network, sock in self.sockets.items():
-            if self.config.is_cut(self.node, network):
-                continue
-            message = json.dumps({"c": self.config.cluster_id, "n": self.node, "net": network}).encode()
-            for peer, address, port in self.config.peers.get(network, []):
-                if self.config.is_cut(peer, network):
-                    continue
-                with contextlib.suppress(OSError):
-                    sock.sendto(message, (address, port))
-
-    def _receive(self, sock: socket.socket) -> None:
-        while True:
-            try:
-                data = sock.recv(4096)
-            except (BlockingIOError, OSError):
-                return
-            try:
-                beat = json.loads(data)
-            except json.JSONDecodeError:
-                continue
-            network, peer = beat.get("net"), beat.get("n")
-            if (
-                beat.get("c") != self.config.cluster_id
-                or not isinstance(peer, str)
-                or not isinstance(network, str)
-            ):
-                continue
-            if self.config.is_cut(self.node, network) or self.config.is_cut(peer, network):
-                continue
-            self.heard[peer] = time.monotonic()
 
     # -- a step --------------------------------------------------------------------------
 
@@ -253,20 +283,21 @@ class ClusterService:
             self.lab._save(state)
 
     def _publish_ports(self, db: ClusterDatabase) -> None:
+        ports = self.beats.ports()
         for interface in db.interfaces:
             if interface.node != self.node:
                 continue
-            sock = self.sockets.get(interface.network)
-            port = sock.getsockname()[1] if sock is not None else 0
+            port = ports.get(interface.network, 0)
             if interface.heartbeat_port != port:
                 interface.heartbeat_port = port
                 db.touch()
 
     def _observe(self, state: LabState, db: ClusterDatabase) -> model.Observation:
         now = time.monotonic()
-        delay, timeout = self.config.delay, self.config.timeout
-        reachable = frozenset(p for p, t in self.heard.items() if now - t < timeout and p in db.nodes)
-        fading = frozenset(p for p in reachable if now - self.heard[p] >= timeout - delay)
+        delay, timeout = self.beats.config.delay, self.beats.config.timeout
+        heard = dict(self.beats.heard)
+        reachable = frozenset(p for p, t in heard.items() if now - t < timeout and p in db.nodes)
+        fading = frozenset(p for p in reachable if now - heard[p] >= timeout - delay)
         live_peers = {n for n, v in db.nodes.items() if n != self.node and v.state in model.LIVE_STATES}
         joining = now - self.started < timeout and not live_peers <= reachable
         dead = frozenset(
@@ -331,6 +362,14 @@ class ClusterService:
                 group = db.groups.get(name)
                 if group is not None:
                     self._offline_here(state, db, name)
+            case model.TerminateResource(name):
+                res = db.resources.get(name)
+                if res is not None:
+                    for other in [*dependencies.dependents_of(db, name), name]:
+                        runtime.offline_resource(self.lab, state, db, db.resources[other], self.node)
+                        if db.resources[other].state != "Failed":
+                            db.resources[other].state = "Offline"
+                    runtime.refresh_group_state(db, db.groups[res.owner_group])
             case model.OfflineEverything():
                 for name in list(db.groups):
                     self._offline_here(state, db, name)

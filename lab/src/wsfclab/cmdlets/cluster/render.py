@@ -43,7 +43,7 @@ DEFAULT_COLUMNS = {
     INTERFACE: ("Name", "Node", "Network", "State"),
     QUORUM: ("Cluster", "QuorumResource"),
     DISK_INFO: ("Cluster", "Id", "Name", "Number", "Size"),
-    PARAMETER: ("Object", "Name", "Value", "Type"),
+    PARAMETER: ("Object", "Name", "Value", "ParameterType"),
     DEPENDENCY: ("Resource", "DependencyExpression"),
     OWNERS: ("ClusterObject", "OwnerNodes"),
     CHECKPOINT: ("Resource", "Name"),
@@ -211,7 +211,7 @@ def resource_type(name: str) -> CimObject:
 
 
 def parameter(owner: str, name: str, value: object, *, read_only: bool = False) -> CimObject:
-    """One private property (Get-ClusterParameter); the table's ``Type`` column is ``ParameterType``."""
+    """One private property (Get-ClusterParameter); its table shows ParameterType as "Type"."""
     kind = "UInt32" if isinstance(value, int) and not isinstance(value, bool) else "String"
     return CimObject(
         PARAMETER,
