@@ -8,9 +8,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.inventory_checks import inventory_problems
+from ansible_collections.pbxops.wsfc.plugins.plugin_utils.inventory_checks import (
+    inventory_problems,
+    site_groups,
+)
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_message import ha1
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sites import SiteError, collect_sites, trunks_for
+from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sites import (
+    SiteError,
+    collect_sites,
+    peers_of,
+    trunks_for,
+)
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.status_view import status_view
 
 
@@ -32,10 +40,10 @@ def pbx_sites(hosts: list[str], hostvars: Mapping[str, Mapping[str, Any]]) -> li
 
 
 def pbx_trunks(
-    hosts: list[str], hostvars: Mapping[str, Mapping[str, Any]], site: str
+    hosts: list[str], hostvars: Mapping[str, Mapping[str, Any]], site: str, secret: str
 ) -> list[dict[str, Any]]:
     try:
-        trunks: list[dict[str, Any]] = trunks_for(site, collect_sites(hosts, hostvars))
+        trunks: list[dict[str, Any]] = trunks_for(site, collect_sites(hosts, hostvars), str(secret or ""))
         return trunks
     except SiteError as error:
         raise AnsibleFilterError(str(error)) from None
@@ -56,6 +64,43 @@ def pbx_inventory_problems(hosts: list[str], hostvars: Mapping[str, Mapping[str,
     return problems
 
 
+def pbx_site_nodes(hosts: list[str], hostvars: Mapping[str, Mapping[str, Any]], site: str) -> list[str]:
+    nodes: list[str] = site_groups(hosts, hostvars).get(str(site), [])
+    if not nodes:
+        raise AnsibleFilterError(f"site_nodes: no host of the inventory has pbx_site {site!r}")
+    return nodes
+
+
+def pbx_smoke_trunk_calls(
+    hosts: list[str], hostvars: Mapping[str, Mapping[str, Any]], site: str
+) -> list[dict[str, Any]]:
+    """sip_check's ``trunk_calls`` for ``site``: each other site's test callee at its role IP."""
+    try:
+        peers = peers_of(site, collect_sites(hosts, hostvars))
+    except SiteError as error:
+        raise AnsibleFilterError(str(error)) from None
+    groups = site_groups(hosts, hostvars)
+    calls = []
+    for peer in peers:
+        far = hostvars[groups[peer.name][0]]
+        number = str(far.get("pbx_test_callee"))
+        password = (far.get("vault_pbx_passwords") or {}).get(number)
+        if not password:
+            raise AnsibleFilterError(
+                f"smoke_trunk_calls: site {peer.name}: extension {number} (pbx_test_callee) "
+                "has no password in vault_pbx_passwords"
+            )
+        calls.append(
+            {
+                "site": peer.name,
+                "server": peer.role_ip,
+                "port": peer.port,
+                "callee": {"number": number, "password": password},
+            }
+        )
+    return calls
+
+
 def pbx_status_view(sites: list[dict[str, Any]], generated: str) -> dict[str, Any]:
     view: dict[str, Any] = status_view(sites, generated)
     return view
@@ -68,4 +113,7 @@ class FilterModule:
             "pbx_trunks": pbx_trunks,
             "sip_ha1": sip_ha1,
             "status_view": pbx_status_view,
+            "inventory_problems": pbx_inventory_problems,
+            "site_nodes": pbx_site_nodes,
+            "smoke_trunk_calls": pbx_smoke_trunk_calls,
         }

@@ -137,9 +137,10 @@ def inventory_problems(hosts: list[str], hostvars: Mapping[str, Mapping[str, Any
                     problems.append(problem)
         if not deploy_checked:
             deploy_checked = True
-            problem = _secret_problem(where, "vault_deploy_password", first.get("vault_deploy_password"))
-            if problem:
-                problems.append(problem)
+            for secret in ("vault_deploy_password", "vault_pbx_trunk_secret"):
+                problem = _secret_problem(where, secret, first.get(secret))
+                if problem:
+                    problems.append(problem)
     return problems
 
 

@@ -9,6 +9,8 @@ Number ranges that overlap are refused: a number would belong to two PBXes.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from ipaddress import ip_address
@@ -152,20 +154,48 @@ def _patterns(low: str, high: str) -> list[str]:
     return result
 
 
-def trunks_for(local: str, sites: list[Site]) -> list[dict[str, Any]]:
-    """The pbxd ``[[trunks]]`` of site ``local``: one to every other site (pbxd routes a number
-    that matches a trunk's ``numbers`` to it when no dial plan rule says otherwise)."""
+def trunk_credentials(a: str, b: str, secret: str) -> tuple[str, str]:
+    """The user name and password both PBXes of the trunk between sites ``a`` and ``b`` use.
+
+    Each PBX challenges calls from the other and answers the other's challenges with the same
+    pair, so both ends must agree: the name is the two site names in order, the password an
+    HMAC of it under the inventory's one trunk secret, so every trunk has its own password and
+    the vault holds a single value."""
+    first, second = sorted((a, b))
+    username = f"trunk.{first}.{second}"
+    password = hmac.new(secret.encode("utf-8"), username.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    return username, password
+
+
+def peers_of(local: str, sites: list[Site]) -> list[Site]:
+    """Every site but ``local``, which must be one of them."""
     names = [site.name for site in sites]
     if local not in names:
         raise SiteError(f"site {local!r} is not one of the inventory's sites ({', '.join(names) or 'none'})")
-    return [
-        {
-            "name": site.name,
-            "host": site.role_ip,
-            "port": site.port,
-            "numbers": range_patterns(site.numbers),
-            "trusted_sources": [site.role_ip],
-        }
-        for site in sites
-        if site.name != local
-    ]
+    return [site for site in sites if site.name != local]
+
+
+def trunks_for(local: str, sites: list[Site], secret: str) -> list[dict[str, Any]]:
+    """The pbxd ``[[trunks]]`` of site ``local``: one to every other site (pbxd routes a number
+    that matches a trunk's ``numbers`` to it when no dial plan rule says otherwise), each
+    authenticated with digest in both directions."""
+    peers = peers_of(local, sites)
+    if not secret:
+        raise SiteError(
+            "vault_pbx_trunk_secret is missing from the vault; the trunks' passwords derive from it"
+        )
+    trunks = []
+    for site in peers:
+        username, password = trunk_credentials(local, site.name, secret)
+        trunks.append(
+            {
+                "name": site.name,
+                "host": site.role_ip,
+                "port": site.port,
+                "numbers": range_patterns(site.numbers),
+                "trusted_sources": [site.role_ip],
+                "username": username,
+                "password": password,
+            }
+        )
+    return trunks

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REALM = "pbx.test"
+TRUNK_USER = "trunk.site-a.site-b"
+TRUNK_PASSWORD = "trunk-password-for-tests"
 
 
 def free_port(host: str) -> int:
@@ -71,6 +73,8 @@ host = "{peer.host}"
 port = {peer.port}
 numbers = ["{numbers}"]
 trusted_sources = ["{peer.host}"]
+username = "{TRUNK_USER}"
+password = "{TRUNK_PASSWORD}"
 """
         self.config.write_text(text, encoding="utf-8")
 

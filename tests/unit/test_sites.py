@@ -11,10 +11,13 @@ from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sites import (
     collect_sites,
     parse_range,
     range_patterns,
+    trunk_credentials,
     trunks_for,
 )
 from hypothesis import given
 from hypothesis import strategies as st
+
+SECRET = "inventory-trunk-secret"
 
 
 def hostvars(**sites: tuple[str, str]) -> dict[str, dict[str, object]]:
@@ -30,30 +33,32 @@ def test_each_site_gets_a_trunk_to_every_other_site() -> None:
     hv = hostvars(a=("127.0.1.50", "100-199"), b=("127.0.2.50", "200-299"), c=("127.0.3.50", "300-349"))
     sites = collect_sites(list(hv), hv)
     assert [s.name for s in sites] == ["a", "b", "c"]
-    assert trunks_for("a", sites) == [
-        {
-            "name": "b",
-            "host": "127.0.2.50",
-            "port": 5060,
-            "numbers": ["2\\d\\d"],
-            "trusted_sources": ["127.0.2.50"],
-        },
-        {
-            "name": "c",
-            "host": "127.0.3.50",
-            "port": 5060,
-            "numbers": ["3[0-4]\\d"],
-            "trusted_sources": ["127.0.3.50"],
-        },
+    trunks = trunks_for("a", sites, SECRET)
+    assert [(t["name"], t["host"], t["port"], t["numbers"], t["trusted_sources"]) for t in trunks] == [
+        ("b", "127.0.2.50", 5060, ["2\\d\\d"], ["127.0.2.50"]),
+        ("c", "127.0.3.50", 5060, ["3[0-4]\\d"], ["127.0.3.50"]),
     ]
-    assert [t["name"] for t in trunks_for("c", sites)] == ["a", "b"]
+    assert [t["name"] for t in trunks_for("c", sites, SECRET)] == ["a", "b"]
+
+
+def test_both_ends_of_a_trunk_use_the_same_credentials_and_each_trunk_its_own() -> None:
+    hv = hostvars(a=("127.0.1.50", "100-199"), b=("127.0.2.50", "200-299"), c=("127.0.3.50", "300-349"))
+    sites = collect_sites(list(hv), hv)
+    a_to_b = trunks_for("a", sites, SECRET)[0]
+    b_to_a = trunks_for("b", sites, SECRET)[0]
+    assert (a_to_b["username"], a_to_b["password"]) == (b_to_a["username"], b_to_a["password"])
+    assert a_to_b["username"] == "trunk.a.b" and len(a_to_b["password"]) == 32
+    assert trunk_credentials("a", "c", SECRET)[1] != a_to_b["password"]
+    assert trunk_credentials("a", "b", "another secret")[1] != a_to_b["password"]
+    with pytest.raises(SiteError, match="vault_pbx_trunk_secret is missing"):
+        trunks_for("a", sites, "")
 
 
 def test_adding_a_site_joins_it_to_the_others() -> None:
     two = hostvars(a=("127.0.1.50", "100-199"), b=("127.0.2.50", "200-299"))
     three = {**two, **hostvars(c=("127.0.3.50", "300-399"))}
-    assert [t["name"] for t in trunks_for("a", collect_sites(list(two), two))] == ["b"]
-    assert [t["name"] for t in trunks_for("a", collect_sites(list(three), three))] == ["b", "c"]
+    assert [t["name"] for t in trunks_for("a", collect_sites(list(two), two), SECRET)] == ["b"]
+    assert [t["name"] for t in trunks_for("a", collect_sites(list(three), three), SECRET)] == ["b", "c"]
 
 
 @pytest.mark.parametrize(
@@ -94,7 +99,7 @@ def test_ranges_of_different_widths_do_not_overlap() -> None:
 def test_an_unknown_local_site_is_named() -> None:
     hv = hostvars(a=("127.0.1.50", "100-199"))
     with pytest.raises(SiteError, match="site 'z' is not one of the inventory's sites \\(a\\)"):
-        trunks_for("z", collect_sites(list(hv), hv))
+        trunks_for("z", collect_sites(list(hv), hv), SECRET)
 
 
 @given(st.integers(0, 9999), st.integers(0, 9999))
