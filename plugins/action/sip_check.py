@@ -12,9 +12,9 @@ import socket
 from typing import Any
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_phone import Address
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_scenario import Report, TrunkCall, smoke_test
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_transport import UdpNetwork, local_address_for
+from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_phone import Address
+from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_scenario import Report, TrunkCall, smoke_test
+from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_transport import UdpNetwork, local_address_for
 
 _EXTENSION = {
     "type": "dict",

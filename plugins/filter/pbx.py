@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_message import ha1
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.inventory_checks import (
     inventory_problems,
     site_groups,
 )
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_message import ha1
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sites import (
     SiteError,
     collect_sites,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_message import (
+from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_message import (
     Message,
     SipParseError,
     authorization,

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_message import (
+from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_message import (
     Message,
     digest_hash,
     ha1,
     parse_challenge,
     response_to,
 )
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_phone import Address, Phone
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_scenario import (
+from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_phone import Address, Phone
+from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_scenario import (
     Exchange,
     Outcome,
     Report,

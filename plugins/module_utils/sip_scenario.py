@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_message import Message
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_phone import Phone
+from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_message import Message
+from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_phone import Phone
 
 # Registrations made by the test last this long if the final unregister is lost.
 TEST_EXPIRES = 120
@@ -176,8 +176,26 @@ def _send_only(phone: Phone, request: Message) -> Generator[Exchange, Outcome, N
     yield Exchange(phone, request)
 
 
-def _register(report: Report, phone: Phone, timeout: float) -> Generator[Exchange, Outcome, bool]:
-    _, outcome, first = yield from _authenticated(phone, phone.register(TEST_EXPIRES))
+def register(report: Report, phone: Phone, timeout: float, expires: int = TEST_EXPIRES) -> Scenario:
+    """One registration with digest, as its own scenario (the failover watch registers phones
+    for the length of a drill)."""
+    yield from _register(report, phone, timeout, expires)
+
+
+def unregister(phones: list[Phone]) -> Scenario:
+    for phone in phones:
+        yield from _authenticated(phone, phone.register(0))
+
+
+def call(report: Report, caller: Phone, callee: Phone, name: str, timeout: float) -> Scenario:
+    """One call answered and hung up, as its own scenario."""
+    yield from _call(report, caller, callee, name, timeout)
+
+
+def _register(
+    report: Report, phone: Phone, timeout: float, expires: int = TEST_EXPIRES
+) -> Generator[Exchange, Outcome, bool]:
+    _, outcome, first = yield from _authenticated(phone, phone.register(expires))
     final = outcome.final
     name = f"REGISTER {phone.number} at {phone.server}"
     if final is not None and final.status == 200:

@@ -14,9 +14,9 @@ import selectors
 import socket
 import time
 
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_message import Message, SipParseError, parse
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_phone import Address, Phone
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_scenario import Exchange, Outcome, Scenario
+from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_message import Message, SipParseError, parse
+from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_phone import Address, Phone
+from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_scenario import Exchange, Outcome, Scenario
 
 T1 = 0.5
 T2 = 4.0
@@ -70,7 +70,7 @@ class UdpNetwork:
         try:
             exchange = next(scenario)
             while True:
-                exchange = scenario.send(self._exchange(exchange, timeout))
+                exchange = scenario.send(self.exchange(exchange, timeout))
         except StopIteration:
             return
 
@@ -80,7 +80,8 @@ class UdpNetwork:
     def _send(self, phone: Phone, message: Message, to: tuple[str, int]) -> None:
         self._socket_of(phone).sendto(message.to_bytes(), to)
 
-    def _exchange(self, exchange: Exchange, timeout: float) -> Outcome:
+    def exchange(self, exchange: Exchange, timeout: float) -> Outcome:
+        """Send one request and wait, at most ``timeout`` seconds, for its final response."""
         phone, request = exchange.phone, exchange.request
         server = (phone.server.host, phone.server.port)
         start = time.monotonic()

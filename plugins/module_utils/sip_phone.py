@@ -13,7 +13,7 @@ import itertools
 import secrets
 from dataclasses import dataclass, field
 
-from ansible_collections.pbxops.wsfc.plugins.plugin_utils.sip_message import (
+from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_message import (
     Message,
     authorization,
     choose_challenge,
