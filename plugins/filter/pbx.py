@@ -101,6 +101,13 @@ def pbx_smoke_trunk_calls(
     return calls
 
 
+def pbx_drill_phone(number: str, passwords: Mapping[str, str]) -> dict[str, str]:
+    password = (passwords or {}).get(str(number))
+    if not password:
+        raise AnsibleFilterError(f"drill_phone: extension {number} has no password in vault_pbx_passwords")
+    return {"number": str(number), "password": password}
+
+
 def pbx_status_view(sites: list[dict[str, Any]], generated: str) -> dict[str, Any]:
     view: dict[str, Any] = status_view(sites, generated)
     return view
@@ -116,4 +123,5 @@ class FilterModule:
             "inventory_problems": pbx_inventory_problems,
             "site_nodes": pbx_site_nodes,
             "smoke_trunk_calls": pbx_smoke_trunk_calls,
+            "drill_phone": pbx_drill_phone,
         }
