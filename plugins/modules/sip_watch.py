@@ -132,7 +132,7 @@ from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_transport import l
 from ansible_collections.pbxops.wsfc.plugins.module_utils.sip_watch import watch  # noqa: E402
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "server": {"type": "str", "required": True},

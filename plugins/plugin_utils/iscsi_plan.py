@@ -25,7 +25,6 @@ SERVICE_NOT_STARTED = "HRESULT 0x80070426"
 SESSION_FIELDS = (
     "TargetNodeAddress",
     "IsPersistent",
-    "IsMultipathEnabled",
     "AuthenticationType",
     "SessionIdentifier",
 )

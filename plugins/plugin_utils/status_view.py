@@ -49,6 +49,11 @@ def _text(mapping: Mapping[str, Any], *keys: str, default: str = "") -> str:
     return default
 
 
+def short_time(value: str) -> str:
+    """``2026-12-01T22:19:31.592920+00:00`` -> ``2026-12-01 22:19:31``: what a person reads."""
+    return value[:19].replace("T", " ") if len(value) >= 19 and value[10:11] == "T" else value
+
+
 def _node_view(node: Mapping[str, Any], roles: list[dict[str, Any]]) -> dict[str, Any]:
     name = _text(node, "name")
     state = _text(node, "state", default="Unknown")
@@ -140,7 +145,7 @@ def _quorum_view(
 def _event_view(event: Mapping[str, Any]) -> dict[str, Any]:
     level = _text(event, "level", default="Information")
     return {
-        "time": _text(event, "time"),
+        "time": short_time(_text(event, "time")),
         "level": level,
         "tone": _LEVELS.get(level.lower(), "warn"),
         "node": _text(event, "node"),
@@ -164,16 +169,16 @@ def _pbx_view(pbx: Mapping[str, Any] | None) -> dict[str, Any]:
             "number": _text(r, "aor", "number"),
             "contact": _text(r, "contact"),
             "user_agent": _text(r, "user_agent", default="-"),
-            "expires": _text(r, "expires"),
+            "expires": short_time(_text(r, "expires")),
         }
         for r in pbx.get("registrations") or []
     ]
     calls = [
         {
-            "start": _text(c, "start"),
+            "start": short_time(_text(c, "start")),
             "caller": _text(c, "caller"),
             "callee": _text(c, "callee"),
-            "route": _text(c, "route"),
+            "route": _text(c, "route").removeprefix("trunk:"),
             "result": _text(c, "disposition", default="in progress"),
             "tone": {"answered": "ok", "": "warn", "in progress": "warn"}.get(_text(c, "disposition"), "bad"),
             "seconds": "" if c.get("duration") is None else f"{float(c['duration']):.0f}",
@@ -242,6 +247,7 @@ def site_view(site: Mapping[str, Any]) -> dict[str, Any]:
         ],
         "quorum": quorum,
         "events": events[:20],
+        "events_error": _text(site, "events_error"),
         "pbx": pbx,
     }
 

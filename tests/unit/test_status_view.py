@@ -76,3 +76,11 @@ def test_tones_and_sizes() -> None:
     assert [human_size(x) for x in (512, 1536, 20 * 1024**3, 150 * 1024**3, -1, "x")] == [
         "512 B", "1.5 KB", "20.0 GB", "150 GB", "?", "?",
     ]  # fmt: skip
+
+
+def test_times_are_shown_to_the_second_and_trunk_routes_by_site() -> None:
+    sites = two_sites()
+    sites[0]["pbx"]["calls"][0]["start"] = "2026-12-01T22:19:31.592920+00:00"  # type: ignore[index]
+    sites[0]["pbx"]["calls"][0]["route"] = "trunk:site-b"  # type: ignore[index]
+    call = status_view(sites, "t")["sites"][0]["pbx"]["calls"][0]
+    assert (call["start"], call["route"]) == ("2026-12-01 22:19:31", "site-b")
