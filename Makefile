@@ -69,6 +69,22 @@ $(LAB_ARTIFACTS)/python-3.12.10-amd64.exe:
 	@mkdir -p $(LAB_ARTIFACTS)
 	@printf 'wsfclab stand-in for python.org python-3.12.10-amd64.exe: the lab lays out CPython itself\n' > $@
 
+# The status report of the lab (status/status.html and status/status.md).
+.PHONY: lab-status
+lab-status: setup
+	$(BIN)/ansible-playbook -i inventories/lab --vault-password-file $(LAB_VAULT) playbooks/status.yml
+
+# The rollout against the lab: bad inventories refused with nothing changed, then molecule's lab
+# scenarios (default: converge, idempotence, verify; failover: crash the PBX's node). 20-40 min.
+.PHONY: rollout-tests molecule
+rollout-tests: setup lab-artifacts
+	$(BIN)/pytest -q -p no:cacheprovider -m integration tests/rollout
+
+molecule: setup lab-artifacts
+	@echo "molecule: scenario default (fresh labs, site.yml twice, verify), then failover"
+	$(BIN)/molecule test -s default
+	$(BIN)/molecule test -s failover
+
 # --- benchmarks: they print figures; speed is never asserted by a test ----------------------
 
 bench: setup lab-artifacts
@@ -79,7 +95,7 @@ bench: setup lab-artifacts
 
 # --- tests and checks --------------------------------------------------------------------
 
-test: setup lint typecheck manifest-check unit integration sanity ansible-lint artifact contract
+test: setup lint typecheck manifest-check unit integration sanity ansible-lint artifact contract rollout-tests molecule
 	@echo "make test: every check passed"
 
 lint:

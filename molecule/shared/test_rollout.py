@@ -17,7 +17,10 @@ SERVICE = {
             "name": "service",
             "select": ["Name", "StartMode", "PathName"],
             "steps": [
-                {"cmdlet": "Get-CimInstance", "parameters": {"ClassName": "Win32_Service", "Filter": "Name = 'pbxd'"}}
+                {
+                    "cmdlet": "Get-CimInstance",
+                    "parameters": {"ClassName": "Win32_Service", "Filter": "Name = 'pbxd'"},
+                }
             ],
         }
     ]
@@ -34,7 +37,10 @@ def test_the_pbx_service_is_registered_with_a_manual_start(host: Any) -> None:
     found = run(host, "pbxops.wsfc.cmdlet_pipelines", SERVICE)["results"][0]["output"]
     assert len(found) == 1, f"{host.backend.host}: no pbxd service"
     assert found[0]["StartMode"] == "Manual"
-    assert found[0]["PathName"] == '"D:\\PBX\\python\\python.exe" -m pbxd service run --config "D:\\PBX\\pbx.toml"'
+    assert (
+        found[0]["PathName"]
+        == '"D:\\PBX\\python\\python.exe" -m pbxd service run --config "D:\\PBX\\pbx.toml"'
+    )
 
 
 @pytest.fixture
