@@ -91,6 +91,7 @@ bench: setup lab-artifacts
 	$(BIN)/python pbx/bench/sipbench.py
 	$(BIN)/python pbx/bench/store_bench.py
 	$(BIN)/python lab/bench/bench_pipelines.py
+	$(BIN)/python lab/bench/bench_failover.py
 	$(BIN)/python scripts/bench_rollout.py
 
 # --- tests and checks --------------------------------------------------------------------

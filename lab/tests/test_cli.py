@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import pytest
 from wsfclab import processes
 from wsfclab.cli import main
 from wsfclab.lab import Lab
+from wsfclab.testing import NOTIFY_READY
 
 
 def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
@@ -39,7 +42,7 @@ def test_service_kill_stops_the_process(
     lab = Lab.open(tmp_path / "lab", two_node_world)
     root = lab.node_root("PBX-N1")
     (root / "python.exe").write_text("")
-    (root / "sleep.py").write_text("import time\ntime.sleep(60)\n")
+    (root / "sleep.py").write_text(NOTIFY_READY + "import time\ntime.sleep(60)\n")
     from wsfclab import services
 
     with lab.session() as state:
@@ -65,3 +68,18 @@ def test_errors_are_one_line_with_what_to_do(
     Lab.open(tmp_path / "lab", two_node_world)
     assert main(["--state-dir", str(tmp_path / "lab"), "node", "stop", "NOPE"]) == 1
     assert "no node 'NOPE'" in capsys.readouterr().err
+
+
+def test_the_hint_to_rebuild_from_another_world_is_a_command_that_works(
+    tmp_path: Path, two_node_world: Path, three_node_world: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state_dir = str(tmp_path / "lab")
+    Lab.open(Path(state_dir), two_node_world)
+    assert main(["--state-dir", state_dir, "--world", str(three_node_world), "status"]) == 1
+    hint = re.search(r"`(wsfclab [^`]+)`", capsys.readouterr().err)
+    assert hint is not None
+    argv = shlex.split(hint.group(1))[1:]
+    assert main(argv) == 0
+    with Lab.open(Path(state_dir), three_node_world).session() as state:
+        assert state.world_name == "three-node-sas"
+        processes.stop_all(state)

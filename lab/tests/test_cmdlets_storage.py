@@ -62,7 +62,6 @@ def test_logging_in_brings_the_luns_offline_and_read_only(lab: Lab) -> None:
         {
             "IsConnected": True,
             "NodeAddress": "iqn.1991-05.com.microsoft:san1-pbx-target",
-            "PSComputerName": None,
         }
     ]
     by_session = run(
@@ -227,3 +226,11 @@ def test_a_wildcard_that_matches_nothing_is_not_an_error(lab: Lab) -> None:
     assert output(lab, "PBX-N1", "Get-Disk", {"FriendlyName": "NetApp*"}) == []
     missing = run(lab, "PBX-N1", pipeline("d", ("Get-Disk", {"FriendlyName": "NetApp LUN"})))
     assert missing["error_id"] == "CmdletizationQuery_NotFound_FriendlyName,Get-Disk"
+
+
+def test_iscsi_objects_leave_out_pscomputername_as_the_executor_does(lab: Lab) -> None:
+    """The executor drops the properties PowerShell adds to every CIM object (PSComputerName too)."""
+    connect_iscsi(lab, "PBX-N1", PORTAL)
+    for cmdlet in ("Get-IscsiTargetPortal", "Get-IscsiTarget", "Get-IscsiSession"):
+        (obj,) = output(lab, "PBX-N1", cmdlet)
+        assert "PSComputerName" not in obj, cmdlet

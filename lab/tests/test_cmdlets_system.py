@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from wsfclab import processes
 from wsfclab.lab import Lab
-from wsfclab.testing import change, output, pipeline, run
+from wsfclab.testing import NOTIFY_READY, change, output, pipeline, run
 
 
 def test_os_and_computer_facts_come_from_the_world(lab: Lab) -> None:
@@ -167,7 +169,7 @@ def test_a_python_service_runs_through_the_service_cmdlets(lab: Lab) -> None:
     root = lab.node_root("PBX-N1")
     (root / "PBX").mkdir()
     (root / "PBX" / "python.exe").write_text("")
-    (root / "PBX" / "svc.py").write_text("import time\ntime.sleep(60)\n")
+    (root / "PBX" / "svc.py").write_text(NOTIFY_READY + "import time\ntime.sleep(60)\n")
     created = change(
         lab,
         "PBX-N1",
@@ -255,3 +257,38 @@ def test_a_cmdlet_name_with_wildcards_or_a_module_is_refused_before_lookup(lab: 
         refusal = f"'{name}' is not a Verb-Noun cmdlet name"
         assert result["msg"] == f"pipeline 'x' failed at step 1 ({name}): {refusal}"
         assert result["error_id"] == refusal
+
+
+def test_dates_come_back_in_the_executors_format(lab: Lab) -> None:
+    """The executor writes dates with ``ToUniversalTime().ToString('o')``: UTC, seven fractional
+    digits and Z."""
+    (os_info,) = output(
+        lab, "PBX-N1", "Get-CimInstance", {"ClassName": "Win32_OperatingSystem"}, select=["InstallDate"]
+    )
+    assert os_info["InstallDate"] == "2026-01-05T09:00:00.0000000Z"
+    (boot,) = output(
+        lab, "PBX-N1", "Get-CimInstance", {"ClassName": "Win32_OperatingSystem"}, select=["LocalDateTime"]
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z", boot["LocalDateTime"])
+
+
+def test_adapters_of_one_model_are_numbered_as_windows_numbers_them(lab: Lab) -> None:
+    adapters = output(lab, "PBX-N1", "Get-NetAdapter", select=["Name", "InterfaceDescription"])
+    assert adapters == [
+        {"Name": "Public", "InterfaceDescription": "Microsoft Hyper-V Network Adapter"},
+        {"Name": "Cluster", "InterfaceDescription": "Microsoft Hyper-V Network Adapter #2"},
+    ]
+
+
+def test_a_running_service_has_a_process_and_a_stopped_one_none(lab: Lab) -> None:
+    services = output(
+        lab,
+        "PBX-N1",
+        "Get-CimInstance",
+        {"ClassName": "Win32_Service"},
+        select=["Name", "State", "ProcessId"],
+    )
+    by_name = {s["Name"]: s for s in services}
+    assert by_name["WinRM"]["State"] == "Running" and by_name["WinRM"]["ProcessId"] > 0
+    assert by_name["WinRM"]["ProcessId"] % 4 == 0
+    assert by_name["MSiSCSI"] == {"Name": "MSiSCSI", "State": "Stopped", "ProcessId": 0}

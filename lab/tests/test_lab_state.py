@@ -44,7 +44,7 @@ def test_reset_returns_to_the_described_world(lab: Lab) -> None:
 
 
 def test_another_world_needs_a_reset(lab: Lab, three_node_world: Path) -> None:
-    with pytest.raises(LabError, match=r"wsfclab .*reset --world"):
+    with pytest.raises(LabError, match=r"wsfclab --state-dir .* --world .* reset`"):
         Lab.open(lab.state_dir, three_node_world)
     lab.reset(three_node_world)
     with lab.session() as state:

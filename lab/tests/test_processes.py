@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
+import yaml
 from wsfclab import nodes, processes, services
 from wsfclab.errors import LabError
 from wsfclab.lab import Lab
 from wsfclab.services import ServiceError
+from wsfclab.testing import NOTIFY_READY
 
-TINY = "import sys, time\nprint('started', sys.argv[1:], flush=True)\ntime.sleep(120)\n"
+TINY = NOTIFY_READY + "import sys, time\nprint('started', sys.argv[1:], flush=True)\ntime.sleep(120)\n"
 COMMAND = r'"C:\Py\python.exe" C:\app\tiny.py --config C:\app\tiny.toml'
 
 
@@ -136,3 +139,69 @@ def test_reset_stops_lab_processes(lab: Lab) -> None:
         pid = services.start_service(lab, state, "PBX-N1", "Tiny").pid
     lab.reset()
     assert not _alive(pid)
+
+
+SILENT = "import time\ntime.sleep(120)\n"  # runs, but never tells the service controller
+
+
+def _pipe_timeout(lab: Lab, milliseconds: int) -> None:
+    """What ServicesPipeTimeout (the world's services_pipe_timeout_ms) sets on the node."""
+    with lab.session() as state:
+        state.nodes["PBX-N1"].services_pipe_timeout_ms = milliseconds
+
+
+def test_a_program_that_never_reports_running_fails_with_1053_and_is_ended(lab: Lab) -> None:
+    _install_tiny(lab, script=SILENT)
+    _pipe_timeout(lab, 600)
+    started = time.monotonic()
+    with lab.session() as state, pytest.raises(ServiceError) as timed_out:
+        services.start_service(lab, state, "PBX-N1", "Tiny")
+    assert timed_out.value.code == services.ERROR_SERVICE_REQUEST_TIMEOUT == 1053
+    assert "did not respond to the start or control request in a timely fashion" in str(timed_out.value)
+    assert time.monotonic() - started >= 0.6
+    with lab.session() as state:
+        service = state.nodes["PBX-N1"].services["Tiny"]
+        assert (service.state, service.pid) == ("Stopped", None)
+    assert not any("tiny.py" in _cmdline(pid) for pid in _pids())
+
+
+def test_a_service_counts_as_running_only_once_it_reports_ready(lab: Lab) -> None:
+    """The program sleeps before it reports: the start waits for READY=1, not for a fixed time."""
+    _install_tiny(lab, script="import time\ntime.sleep(0.8)\n" + TINY)
+    with lab.session() as state:
+        before = time.monotonic()
+        service = services.start_service(lab, state, "PBX-N1", "Tiny")
+        assert time.monotonic() - before >= 0.8
+        assert service.state == "Running" and _alive(service.pid)
+
+
+def test_stopping_before_ready_is_a_failed_start(lab: Lab) -> None:
+    stopping = NOTIFY_READY.replace('b"READY=1"', 'b"STOPPING=1"') + "import time\ntime.sleep(120)\n"
+    _install_tiny(lab, script=stopping)
+    with lab.session() as state, pytest.raises(ServiceError) as aborted:
+        services.start_service(lab, state, "PBX-N1", "Tiny")
+    assert aborted.value.code == services.ERROR_PROCESS_ABORTED
+    with lab.session() as state:
+        assert state.nodes["PBX-N1"].services["Tiny"].pid is None
+
+
+def test_the_world_sets_the_services_pipe_timeout(tmp_path: Path, two_node_world: Path) -> None:
+    data = yaml.safe_load(two_node_world.read_text())
+    data["nodes"][0]["services_pipe_timeout_ms"] = 1500
+    world = tmp_path / "world.yml"
+    world.write_text(yaml.safe_dump(data))
+    lab = Lab.open(tmp_path / "state", world)
+    with lab.session() as state:
+        assert state.nodes["PBX-N1"].services_pipe_timeout_ms == 1500
+        assert state.nodes["PBX-N2"].services_pipe_timeout_ms == 30000
+
+
+def _pids() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""

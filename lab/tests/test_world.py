@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from wsfclab.errors import WorldError
-from wsfclab.world import load_world, parse_size, parse_world
+from wsfclab.world import DEFAULT_PASSWORD, load_world, parse_size, parse_world
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TWO_NODE = EXAMPLES / "two-node-iscsi.yml"
@@ -127,3 +127,51 @@ def test_a_missing_or_broken_file_says_so(tmp_path: Path) -> None:
     broken.write_text("nodes: [\n")
     with pytest.raises(WorldError, match="not valid YAML"):
         load_world(broken)
+
+
+def test_two_luns_of_one_name_in_a_target_are_refused() -> None:
+    data = _base()
+    data["shared_storage"] = {
+        "iscsi_targets": [
+            {
+                "name": "san1",
+                "portal": "127.0.3.10",
+                "initiators": ["N1"],
+                "luns": [{"name": "data", "size": "1GB"}, {"name": "Data", "size": "2GB"}],
+            }
+        ]
+    }
+    message = _refused(data)
+    assert "shared_storage.iscsi_targets[0].luns[1].name" in message
+    assert "shared_storage.iscsi_targets[0].luns[0].name" in message and "'data'" in message
+
+
+def test_accounts_default_to_administrator_and_the_deploying_account() -> None:
+    data = _base()
+    del data["active_directory"]["accounts"]
+    world = parse_world(data)
+    assert world.directory is not None
+    assert [(a.name, a.password) for a in world.directory.accounts] == [
+        ("Administrator", DEFAULT_PASSWORD),
+        ("deploy", DEFAULT_PASSWORD),
+    ]
+    assert [a.name for a in world.nodes[0].local_accounts] == ["Administrator"]
+    assert world.nodes[0].services_pipe_timeout_ms == 30000
+
+
+def test_the_deploying_account_must_be_one_of_the_accounts() -> None:
+    data = _base()
+    data["active_directory"]["accounts"] = [{"name": "someone", "password": "x"}]
+    assert "the deploying account 'deploy' is not among them" in _refused(data)
+
+
+def test_an_account_password_is_never_shown_in_an_error() -> None:
+    data = _base()
+    data["active_directory"]["accounts"][0]["password"] = 12345678
+    message = _refused(data)
+    assert "active_directory.accounts[0].password: expected a non-empty string" in message
+    assert "12345678" not in message
+    data = _base()
+    data["nodes"][0]["local_accounts"] = [{"name": "bad/name", "password": "x"}]
+    assert "nodes[0].local_accounts[0].name: 'bad/name' is not an account name" in _refused(data)
+    assert repr(parse_world(_base()).directory).count("Deploy-Pass-1") == 0

@@ -83,6 +83,7 @@ class ActionModule(WsfcAction):
                 return
             display.display(
                 f"{self._task.get_name()}: drain of {args['name']} in progress "
-                f"({int(time.monotonic() - started)} s of {args['drain_timeout']} s)"
+                f"({int(time.monotonic() - started)} s of {args['drain_timeout']} s)",
+                stderr=True,
             )
             time.sleep(self.poll_interval)

@@ -30,7 +30,8 @@ notes:
 round_trips:
   description:
     - The number of remote calls the module made to the host.
-    - A run that changes nothing costs one; a run that changes the host costs two.
+    - A run that changes nothing usually costs one, and a run that changes the host two; the
+      module's description says where it differs.
   returned: always
   type: int
   sample: 1

@@ -20,7 +20,7 @@ description:
   - The cluster's common properties (heartbeat delay and threshold on the same subnet and across
     subnets, node quarantine) are set to the values given, leaving the others as they are; the diff
     shows their old and new values.
-  - Run the task on one node only, for example with C(run_once: true) on the first node.
+  - Run the task on one node only, for example with C(run_once=true) on the first node.
 version_added: 0.1.0
 options:
   name:

@@ -27,6 +27,8 @@ options:
     description:
       - How many of the most recent events of the cluster service (source
         C(Microsoft-Windows-FailoverClustering) in the System log) to return; V(0) reads none.
+      - When the events cannot be read (an account without access to the event log), the rest of the
+        cluster is returned and a warning says why.
     type: int
     default: 20
 extends_documentation_fragment:

@@ -13,8 +13,9 @@ description:
     appear as disks. The initiator service (C(MSiSCSI)) is made to run and start automatically, the
     target portal is added, and a session to the target is made by its IQN, persistent (restored at
     each boot) unless told otherwise, with multipath when asked.
-  - A session that exists is kept as it is. A session made without persistence is registered as
-    persistent; a session made without multipath cannot gain it, and the module says so.
+  - A session that exists is kept as it is, except that a session made without persistence is
+    registered as persistent. Whether a session was made with multipath cannot be read back (the
+    session object has no such property), so O(multipath) applies to new logins only.
   - When the initiator service is stopped, its cmdlets cannot read portals or sessions; the module
     then starts it and adds the portal and the login with steps that are safe to repeat.
 version_added: 0.1.0
@@ -108,7 +109,6 @@ state:
       iqn: iqn.1991-05.com.microsoft:san1-pbx-target
       connected: true
       persistent: true
-      multipath: false
       authentication: NONE
 offered_targets:
   description: The IQNs the portal offers to this host, when O(target) is not among them.

@@ -24,6 +24,8 @@ from ansible_collections.pbxops.wsfc.plugins.plugin_utils.wsfc_common import (
 )
 
 CLUSTER = "cluster"
+# The last read: when it fails (an event log the account may not read) everything else was read.
+EVENTS = "events"
 RESOURCE_PROPERTIES = (
     "Name",
     "State",
@@ -69,7 +71,7 @@ def reads(args: Mapping[str, Any]) -> list[Pipeline]:
         read(
             CLUSTER,
             Step("Get-Cluster", {"Name": args["cluster"]} if args.get("cluster") else {}),
-            select=("Name", "Domain", "Id", *(p for p, _, _ in COMMON_PROPERTIES.values())),
+            select=("Name", "Domain", "Id", *(p for p, _lowest, _highest in COMMON_PROPERTIES.values())),
         ),
         read("nodes", Step("Get-ClusterNode", on), select=NODE_PROPERTIES),
         read("networks", Step("Get-ClusterNetwork", on), select=networks.NETWORK_PROPERTIES),
@@ -111,7 +113,7 @@ def reads(args: Mapping[str, Any]) -> list[Pipeline]:
     if args.get("events"):
         pipelines.append(
             read(
-                "events",
+                EVENTS,
                 Step("Get-CimInstance", {"ClassName": "Win32_NTLogEvent", "Filter": EVENT_FILTER}),
                 Step("Select-Object", {"First": args["events"]}),
                 select=EVENT_PROPERTIES,
@@ -163,7 +165,7 @@ def cluster_document(observed: Observed) -> dict[str, Any]:
         "domain": cluster.get("Domain"),
         "id": cluster.get("Id"),
         "common_properties": {
-            option: cluster.get(prop) for option, (prop, _, _) in COMMON_PROPERTIES.items()
+            option: cluster.get(prop) for option, (prop, _lowest, _highest) in COMMON_PROPERTIES.items()
         },
         "nodes": [
             {
@@ -210,7 +212,7 @@ def cluster_document(observed: Observed) -> dict[str, Any]:
         ],
         "resources": resources,
     }
-    if "events" in observed.outputs:
+    if EVENTS in observed.outputs:
         document["events"] = [
             {
                 "time": e.get("TimeGenerated"),
@@ -219,7 +221,7 @@ def cluster_document(observed: Observed) -> dict[str, Any]:
                 "node": e.get("ComputerName"),
                 "message": e.get("Message"),
             }
-            for e in observed["events"]
+            for e in observed[EVENTS]
         ]
     return document
 

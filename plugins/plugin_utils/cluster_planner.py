@@ -47,7 +47,7 @@ COMMON_PROPERTIES: dict[str, tuple[str, int, int | None]] = {
     "quarantine_threshold": ("QuarantineThreshold", 0, None),
     "quarantine_duration": ("QuarantineDuration", 0, None),
 }
-CLUSTER_PROPERTIES = ("Name", "Domain", "Id", *(p for p, _, _ in COMMON_PROPERTIES.values()))
+CLUSTER_PROPERTIES = ("Name", "Domain", "Id", *(p for p, _lowest, _highest in COMMON_PROPERTIES.values()))
 NODE_PROPERTIES = ("Name", "State", "Id")
 ADMINISTRATIVE_ACCESS_POINTS = {
     "active_directory_and_dns": "ActiveDirectoryAndDns",
@@ -75,7 +75,7 @@ def reads(args: Mapping[str, Any]) -> list[Pipeline]:
         check_ipv4_address("static_address", address)
     for network in args.get("ignore_network") or []:
         parse_subnet("ignore_network", network)
-    for option, (_, lowest, highest) in COMMON_PROPERTIES.items():
+    for option, (_property, lowest, highest) in COMMON_PROPERTIES.items():
         value = args.get(option)
         if value is None:
             continue
@@ -97,7 +97,7 @@ def cluster_state(cluster: Mapping[str, Any] | None, nodes: list[Any]) -> dict[s
         "domain": cluster.get("Domain"),
         "nodes": {name_of(n): n.get("State") for n in nodes},
     }
-    for option, (prop, _, _) in COMMON_PROPERTIES.items():
+    for option, (prop, _lowest, _highest) in COMMON_PROPERTIES.items():
         state[option] = cluster.get(prop)
     return state
 
@@ -105,7 +105,7 @@ def cluster_state(cluster: Mapping[str, Any] | None, nodes: list[Any]) -> dict[s
 def _wanted_properties(args: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, PropertyValue]:
     return {
         prop: args[option]
-        for option, (prop, _, _) in COMMON_PROPERTIES.items()
+        for option, (prop, _lowest, _highest) in COMMON_PROPERTIES.items()
         if args.get(option) is not None and current.get(option) != args[option]
     }
 

@@ -13,7 +13,7 @@ stopped between New-Partition and Format-Volume converges.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.cmdlet import SWITCH, Pipeline, Step, change, read
@@ -68,7 +68,7 @@ def _gib(size: Any) -> str:
 
 
 def disk_state(
-    disk: Mapping[str, Any], partitions: list[Mapping[str, Any]], volume: Mapping[str, Any] | None
+    disk: Mapping[str, Any], partitions: Sequence[Mapping[str, Any]], volume: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     data = [p for p in partitions if p.get("Type") not in HOUSEKEEPING]
     return {
@@ -88,12 +88,16 @@ def disk_state(
     }
 
 
-def _volume_of(partition: Mapping[str, Any], volumes: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+def _volume_of(
+    partition: Mapping[str, Any], volumes: Sequence[Mapping[str, Any]]
+) -> Mapping[str, Any] | None:
     paths = set(partition.get("AccessPaths") or [])
     return next((v for v in volumes if v.get("UniqueId") in paths), None)
 
 
-def _holds(disk: Mapping[str, Any], data: list[Mapping[str, Any]], volumes: list[Mapping[str, Any]]) -> str:
+def _holds(
+    disk: Mapping[str, Any], data: Sequence[Mapping[str, Any]], volumes: Sequence[Mapping[str, Any]]
+) -> str:
     """What a disk holds, in words, for the refusal message."""
     parts = []
     for partition in data:
@@ -207,6 +211,10 @@ def plan_disk(args: Mapping[str, Any], observed: Observed) -> Plan:
             )
         changes.append(change("convert", Step("Set-Disk", {**by_id, "PartitionStyle": style})))
 
+    if disk.get("IsOffline") and data:
+        # Windows shows no volume of an offline disk: whether its partition holds a file system is
+        # known only once it is online, so that is all this run does before it looks.
+        return _online_then_check(args, before, changes, file_system)
     volume_steps = _volume_plan(args, uid, data=data, volume=volume, holds=holds, file_system=file_system)
     changes.extend(volume_steps)
     after = {
@@ -222,7 +230,19 @@ def plan_disk(args: Mapping[str, Any], observed: Observed) -> Plan:
     }
     if not changes:
         return Plan(changes=(), before=before, after=before)
-    changes += [
+    changes += _read_backs(uid)
+
+    def reported(applied: Observed) -> Mapping[str, Any]:
+        now, parts, vols = _after(applied)
+        data_now = [p for p in parts if p.get("Type") not in HOUSEKEEPING]
+        return disk_state(now, parts, _volume_of(data_now[0], vols) if len(data_now) == 1 else None)
+
+    return Plan(changes=tuple(changes), before=before, after=after, reported=reported)
+
+
+def _read_backs(uid: str) -> list[Pipeline]:
+    by_id = {"UniqueId": uid}
+    return [
         read_back("disk after", Step("Get-Disk", by_id), select=DISK_FIELDS),
         read_back(
             "partitions after", Step("Get-Disk", by_id), Step("Get-Partition"), select=PARTITION_FIELDS
@@ -236,14 +256,50 @@ def plan_disk(args: Mapping[str, Any], observed: Observed) -> Plan:
         ),
     ]
 
-    def reported(applied: Observed) -> Mapping[str, Any]:
-        now = applied.get("disk after")
-        parts = applied.get("partitions after")
-        data_now = [p for p in parts if p.get("Type") not in HOUSEKEEPING]
-        vols = applied.get("volumes after")
-        return disk_state(now[0], parts, _volume_of(data_now[0], vols) if len(data_now) == 1 else None)
 
-    return Plan(changes=tuple(changes), before=before, after=after, reported=reported)
+def _after(applied: Observed) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    return applied.get("disk after")[0], applied.get("partitions after"), applied.get("volumes after")
+
+
+def _online_then_check(
+    args: Mapping[str, Any], before: Mapping[str, Any], changes: list[Pipeline], file_system: str
+) -> Plan:
+    """An offline disk with partitions: bring it online, then check its volume against the task.
+    A volume that matches is the end; any other is refused as it would be on an online disk, or,
+    when it needs formatting (force, or no file system yet), left to the next run, which sees it."""
+    uid = str(before["unique_id"])
+    after = {
+        **before,
+        "online": True,
+        "read_only": False,
+        "drive_letter": args.get("drive_letter") or before["drive_letter"],
+        "file_system": file_system,
+        "label": args["label"] if args.get("label") is not None else before["label"],
+        "allocation_unit_size": args.get("allocation_unit_size") or before["allocation_unit_size"],
+    }
+
+    def reported(applied: Observed) -> Mapping[str, Any]:
+        now, parts, vols = _after(applied)
+        data_now = [p for p in parts if p.get("Type") not in HOUSEKEEPING]
+        volume = _volume_of(data_now[0], vols) if len(data_now) == 1 else None
+        pending = _volume_plan(
+            args,
+            uid,
+            data=data_now,
+            volume=volume,
+            holds=_holds(now, data_now, vols),
+            file_system=file_system,
+        )
+        if pending:
+            reason = "force: true" if args["force"] else "it has no file system"
+            raise PlanError(
+                f"disk {uid} was offline, so its volume could not be read; it is online now, and its "
+                f"partition needs formatting ({reason}). Run the task again to format it",
+                disk=uid,
+            )
+        return disk_state(now, parts, volume)
+
+    return Plan(changes=(*changes, *_read_backs(uid)), before=before, after=after, reported=reported)
 
 
 def _format(args: Mapping[str, Any], file_system: str, *, force: bool) -> Step:
@@ -261,7 +317,7 @@ def _volume_plan(
     args: Mapping[str, Any],
     uid: str,
     *,
-    data: list[Mapping[str, Any]],
+    data: Sequence[Mapping[str, Any]],
     volume: Mapping[str, Any] | None,
     holds: str,
     file_system: str,

@@ -525,7 +525,31 @@ def plan(args: Mapping[str, Any], observed: Observed) -> Plan:
 
     if not changes:
         return Plan(changes=(), before=before, after=before)
-    return Plan(changes=tuple(changes), before=before, after=after)
+    return Plan(changes=tuple(changes), before=before, after=after, reported=_reported(role, service, after))
+
+
+def _reported(role: str, service: str, predicted: Mapping[str, Any]) -> Any:
+    """The state after the settings pass: the policies as the assignments returned the objects.
+
+    The other cmdlets (Set-ClusterParameter, Set-ClusterOwnerNode, ...) return nothing; for their
+    settings the state is what was set."""
+
+    def reported(applied: Observed) -> dict[str, Any]:
+        state = dict(predicted)
+        for group in applied.get(f"{role} failover policy"):
+            state.update(
+                failover_threshold=group.get("FailoverThreshold"),
+                failover_period=group.get("FailoverPeriod"),
+                auto_failback=_number(group.get("AutoFailbackType")) == 1,
+            )
+        for resource in applied.get(f"{service} restart policy"):
+            action = _number(resource.get("RestartAction"))
+            state["restart_action"] = next((k for k, v in RESTART_ACTIONS.items() if v == action), None)
+            for option, prop in RESOURCE_POLICY.items():
+                state[option] = resource.get(prop)
+        return state
+
+    return reported
 
 
 def _address_changes(

@@ -22,12 +22,9 @@ __all__ = ["initiator_stopped", "plan_iscsi_target", "read_iscsi"]
 SERVICE = "MSiSCSI"
 # The FullyQualifiedErrorId of an iSCSI cmdlet while the initiator service is not running.
 SERVICE_NOT_STARTED = "HRESULT 0x80070426"
-SESSION_FIELDS = (
-    "TargetNodeAddress",
-    "IsPersistent",
-    "AuthenticationType",
-    "SessionIdentifier",
-)
+# MSFT_iSCSISession has no multipath property (Microsoft's class page): whether a session was made
+# with multipath cannot be read back, so a session that exists is kept as it is.
+SESSION_FIELDS = ("TargetNodeAddress", "IsPersistent", "AuthenticationType", "SessionIdentifier")
 
 
 def read_iscsi() -> list[Pipeline]:
@@ -77,13 +74,12 @@ def _state(
             "iqn": args["target"],
             "connected": session is not None,
             "persistent": bool(session and session.get("IsPersistent")),
-            "multipath": bool(session and session.get("IsMultipathEnabled")),
             "authentication": (session or {}).get("AuthenticationType"),
         },
     }
 
 
-def _refuse(args: Mapping[str, Any], observed: Observed, session: Mapping[str, Any] | None) -> None:
+def _refuse(args: Mapping[str, Any], observed: Observed) -> None:
     running = observed.get("service")[0].get("State") == "Running"
     offered = sorted(str(t.get("NodeAddress")) for t in observed.get("targets"))
     portal_known = _portal_known(args, observed)
@@ -93,11 +89,6 @@ def _refuse(args: Mapping[str, Any], observed: Observed, session: Mapping[str, A
             f"{args['portal']}:{args['port']}; the targets it offers are {offered or 'none'}. "
             "Check the IQN, and the target's access list (LUN masking) for this initiator",
             offered_targets=offered,
-        )
-    if session is not None and args["multipath"] and not session.get("IsMultipathEnabled"):
-        raise PlanError(
-            f"multipath: the session to {args['target']} was logged in without multipath, which a "
-            "session cannot change; disconnect it (Disconnect-IscsiTarget) and run the task again"
         )
 
 
@@ -119,7 +110,7 @@ def plan_iscsi_target(args: Mapping[str, Any], observed: Observed) -> Plan:
     iqn = args["target"].lower()
     sessions = [s for s in observed.get("sessions") if str(s.get("TargetNodeAddress", "")).lower() == iqn]
     session = sessions[0] if sessions else None
-    _refuse(args, observed, session)
+    _refuse(args, observed)
     portal_known = _portal_known(args, observed)
 
     changes: list[Pipeline] = []
@@ -173,14 +164,13 @@ def plan_iscsi_target(args: Mapping[str, Any], observed: Observed) -> Plan:
                     "Register-IscsiSession",
                     {
                         "SessionIdentifier": (str(session["SessionIdentifier"]),),
-                        "IsMultipathEnabled": bool(session.get("IsMultipathEnabled")),
+                        "IsMultipathEnabled": args["multipath"],
                     },
                 ),
             )
         )
 
     expected_session = dict(session or {})
-    expected_session.setdefault("IsMultipathEnabled", args["multipath"])
     expected_session.setdefault("AuthenticationType", "ONEWAYCHAP" if args.get("chap_username") else "NONE")
     expected_session["IsPersistent"] = args["persistent"] or bool(expected_session.get("IsPersistent"))
     running = {"State": "Running", "StartMode": "Auto"}

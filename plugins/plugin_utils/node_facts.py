@@ -123,7 +123,7 @@ def _nic(adapter: Mapping[str, Any], observed: Observed) -> dict[str, Any]:
     index = adapter.get("InterfaceIndex")
     addresses = [
         {
-            "address": str(a.get("IPAddress")).split("%")[0],
+            "address": str(a.get("IPAddress")).split("%", maxsplit=1)[0],
             "prefix_length": a.get("PrefixLength"),
             "family": a.get("AddressFamily"),
             "origin": a.get("PrefixOrigin"),

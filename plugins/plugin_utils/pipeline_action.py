@@ -130,21 +130,22 @@ class PipelineAction(ActionBase):
             refusal = self._second_hop_refusal(task_vars)
             if refusal is not None:
                 return {"failed": True, "changed": False, "msg": refusal, "round_trips": 0}
+        applied: Observed | None = None
         try:
             args = self.check_arguments(args)
             observed = self._read(args, task_vars)
             plan = self.plan(args, observed)
-            applied = Observed()
             if plan.changes and not self._task.check_mode:
                 applied = self._run_pipelines(list(plan.changes), task_vars)
                 state = plan.state_after_apply(applied)
             else:
                 state = plan.after
         except PlanError as error:
+            # Raised by Plan.reported, the refusal comes after changes that did run.
             return {
                 **error.details,
                 "failed": True,
-                "changed": False,
+                "changed": applied is not None,
                 "msg": error.msg,
                 "round_trips": self._round_trips,
             }
@@ -160,7 +161,8 @@ class PipelineAction(ActionBase):
             result["diff"] = {"before": dict(plan.before), "after": dict(state)}
         # The plan's own warnings, then what the changing cmdlets warned about (New-Cluster writes
         # its report location there): the operator sees both.
-        warnings = [*plan.warnings, *(w for ws in applied.warnings.values() for w in ws)]
+        warned = applied.warnings.values() if applied is not None else ()
+        warnings = [*plan.warnings, *(w for ws in warned for w in ws)]
         if warnings:
             result["warnings"] = warnings
         return result
@@ -206,10 +208,17 @@ class PipelineAction(ActionBase):
 
     def _executor_failure(self, error: ExecutorError) -> dict[str, Any]:
         # A failure in the apply round trip may follow pipelines that did change the host.
+        changed = bool(error.result.get("changed", False))
+        msg = str(error)
+        if changed:
+            msg = msg.rstrip(".") + (
+                ". The host is changed up to that step and no further; once the cause is fixed, run the "
+                "task again: it reads the host first and completes what is left"
+            )
         failure: dict[str, Any] = {
             "failed": True,
-            "changed": bool(error.result.get("changed", False)),
-            "msg": str(error),
+            "changed": changed,
+            "msg": msg,
             "round_trips": self._round_trips,
         }
         for key in ("pipeline", "step", "cmdlet", "error_id"):

@@ -48,7 +48,7 @@ def _truthy(value: Any) -> bool:
 def _domain_account(user: str) -> bool:
     if "@" in user:
         return True
-    domain, _, name = user.rpartition("\\")
+    domain, name = user.rpartition("\\")[::2]
     return bool(domain) and bool(name) and domain.upper() not in (".", "NT AUTHORITY", "BUILTIN")
 
 

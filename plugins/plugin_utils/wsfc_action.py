@@ -98,5 +98,6 @@ class WsfcAction(PipelineAction):
         if self._plan is not None and any(p.changes for p in pipelines):
             message = self.progress(self._args, self._plan)
             if message:
-                display.display(f"{self._task.get_name()}: {message}")
+                # On stderr, with warnings: stdout belongs to the callback (a JSON one included).
+                display.display(f"{self._task.get_name()}: {message}", stderr=True)
         return super()._run_pipelines(pipelines, task_vars)

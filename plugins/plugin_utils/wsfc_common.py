@@ -118,7 +118,3 @@ def owner_names(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
             nodes = [nodes]
         result[name_of(row.get("ClusterObject")).casefold()] = [name_of(n) for n in nodes]
     return result
-
-
-def changed_keys(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
-    return [key for key in after if before.get(key) != after[key]]

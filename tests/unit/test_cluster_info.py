@@ -9,6 +9,7 @@ from ansible_collections.pbxops.wsfc.plugins.action.cluster_info import ActionMo
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils import cluster_info_reader as reader
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.planning import Observed
 from fake_cluster import FakeCluster
+from fake_windows import CmdletFailure
 
 
 def run(cluster: FakeCluster, task: dict[str, Any], **kw: Any) -> dict[str, Any]:
@@ -99,3 +100,21 @@ def test_events_become_plain_records() -> None:
         "node": "PBX-N1",
         "message": "Cluster resource 'PBX Service' of type 'Generic Service' failed.",
     }
+
+
+def test_events_that_cannot_be_read_leave_a_warning_and_the_rest_of_the_cluster() -> None:
+    cluster = pbx_cluster()
+    cluster.fail_on["Get-CimInstance"] = [
+        CmdletFailure(
+            "Invalid class ",
+            "HRESULT 0x80041010,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand",
+        )
+    ]
+    result = run(cluster, {"events": 5})
+    assert "failed" not in result
+    assert result["round_trips"] == 1
+    assert result["state"]["name"] == "PBXCL"
+    assert "events" not in result["state"]
+    (warning,) = result["warnings"]
+    assert warning.startswith("the cluster's events could not be read, the rest of the cluster was: ")
+    assert "Invalid class" in warning

@@ -361,3 +361,58 @@ def test_bad_arguments_are_refused_before_any_read(overrides: dict[str, Any], me
 
 def test_a_drive_letter_is_taken_in_either_case_and_with_a_colon() -> None:
     assert args(drive_letter="p:")["drive_letter"] == "P"
+
+
+def offline_prepared() -> Observed:
+    """A prepared shared disk as another node sees it, or as it comes back offline: no volume shows."""
+    offline = disk(PartitionStyle="GPT", IsOffline=True, IsReadOnly=True)
+    return observed(offline, [MSR, data_partition(AccessPaths=[])], [])
+
+
+def read_back(volumes: list[dict[str, Any]], partition: dict[str, Any] | None = None) -> Observed:
+    return Observed(
+        outputs={
+            "disk after": [disk(PartitionStyle="GPT", IsOffline=False, IsReadOnly=False)],
+            "partitions after": [MSR, partition or data_partition()],
+            "volumes after": volumes,
+        }
+    )
+
+
+def test_an_offline_disk_with_a_partition_is_only_brought_online_before_its_volume_is_judged() -> None:
+    """Its volume does not show while it is offline: formatting now could erase data."""
+    plan = plan_disk(args(), offline_prepared())
+    assert [p.name for p in plan.changes] == [
+        "online",
+        "writable",
+        "disk after",
+        "partitions after",
+        "volumes after",
+    ]
+    assert not any(
+        s.cmdlet in ("Format-Volume", "New-Partition", "Initialize-Disk")
+        for p in plan.changes
+        for s in p.steps
+    )
+    assert_calls_bind(plan.changes)
+    state = plan.state_after_apply(read_back([volume()]))
+    assert state["online"] is True and state["label"] == "PBX-DATA"
+
+
+def test_an_offline_disk_whose_volume_differs_is_refused_once_online() -> None:
+    plan = plan_disk(args(label="OTHER"), offline_prepared())
+    with pytest.raises(
+        PlanError, match=re.escape("its volume has label 'PBX-DATA', not 'OTHER'. Formatting would erase it")
+    ):
+        plan.state_after_apply(read_back([volume()]))
+
+
+def test_an_offline_disk_whose_partition_has_no_file_system_is_formatted_on_the_next_run() -> None:
+    plan = plan_disk(args(), offline_prepared())
+    unformatted = volume(FileSystem="", FileSystemLabel="", AllocationUnitSize=0, Size=0, SizeRemaining=0)
+    with pytest.raises(PlanError) as raised:
+        plan.state_after_apply(read_back([unformatted]))
+    assert raised.value.msg == (
+        f"disk {UID} was offline, so its volume could not be read; it is online now, and its partition "
+        "needs formatting (it has no file system). Run the task again to format it"
+    )

@@ -257,6 +257,34 @@ def test_restart_action_reads_by_name_or_number(rendered: Any) -> None:
     assert planner.plan(task, read_from(cluster, task)).changes == ()
 
 
+def test_the_reported_policies_are_what_the_assignments_returned() -> None:
+    task = args(failover_threshold=3, restart_threshold=2)
+    plan = planner.plan(task, read_from(role_cluster(), task))
+    assert plan.reported is not None
+    state = plan.reported(
+        Observed(
+            outputs={
+                "PBX failover policy": [{"FailoverThreshold": 3, "FailoverPeriod": 6, "AutoFailbackType": 0}],
+                "PBX Service restart policy": [
+                    {
+                        "RestartAction": "RestartNotify",
+                        "RestartThreshold": 2,
+                        "RestartPeriod": 900000,
+                        "RestartDelay": 500,
+                        "RetryPeriodOnFailure": 3600000,
+                        "PendingTimeout": 180000,
+                    }
+                ],
+            }
+        )
+    )
+    assert (state["failover_threshold"], state["restart_threshold"], state["restart_action"]) == (
+        3,
+        2,
+        "restart_then_failover",
+    )
+
+
 def test_enum_names_of_older_hosts_compare_as_numbers() -> None:
     cluster = role_cluster()
     cluster.resource("PBX Service")["RestartAction"] = "ClusterResourceRestartNotify"

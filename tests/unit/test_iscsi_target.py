@@ -38,7 +38,6 @@ def session(**overrides: Any) -> dict[str, Any]:
     return {
         "TargetNodeAddress": IQN,
         "IsPersistent": True,
-        "IsMultipathEnabled": False,
         "AuthenticationType": "NONE",
         "SessionIdentifier": "ffffe0000000001-4000013700000002",
         **overrides,
@@ -78,7 +77,6 @@ def test_a_connected_persistent_target_needs_nothing() -> None:
         "iqn": IQN,
         "connected": True,
         "persistent": True,
-        "multipath": False,
         "authentication": "NONE",
     }
 
@@ -118,7 +116,6 @@ def test_a_known_portal_without_a_session_only_logs_in_with_multipath_when_asked
     plan = plan_iscsi_target(args(multipath=True), observed(sessions=[]))
     assert names(plan) == ["login"]
     assert dict(plan.changes[0].steps[2].parameters)["IsMultipathEnabled"] is True
-    assert plan.after["target"]["multipath"] is True
     assert_calls_bind(plan.changes)
 
 
@@ -133,9 +130,9 @@ def test_a_target_the_portal_does_not_offer_is_refused_with_those_it_offers() ->
     assert raised.value.details == {"offered_targets": [IQN]}
 
 
-def test_a_session_without_multipath_cannot_gain_it() -> None:
-    with pytest.raises(PlanError, match="was logged in without multipath, which a session cannot change"):
-        plan_iscsi_target(args(multipath=True), observed())
+def test_an_existing_session_is_kept_whatever_multipath_asks() -> None:
+    """MSFT_iSCSISession does not say whether multipath was used: the session is left as it is."""
+    assert plan_iscsi_target(args(multipath=True), observed()).changes == ()
 
 
 def test_a_session_that_is_not_persistent_is_registered() -> None:

@@ -200,6 +200,10 @@ def test_a_failed_apply_after_an_earlier_change_reports_changed() -> None:
     assert result["failed"] is True
     assert host.features["A"] == "Installed"
     assert result["changed"] is True
+    assert result["msg"].endswith(
+        "The host is changed up to that step and no further; once the cause is fixed, run the task again: "
+        "it reads the host first and completes what is left"
+    )
 
 
 def test_plan_reads_the_warnings_of_a_read_and_the_operator_sees_those_of_the_apply() -> None:
@@ -415,3 +419,19 @@ def test_become_that_cannot_carry_a_second_hop_is_refused_with_the_reason(
     result = make_action(DoubleHop, {"names": ["A"]}, fake, become=True, **become).run(task_vars={})
     assert result["failed"] is True and fake.calls == []
     assert reason in result["msg"]
+
+
+def test_a_refusal_after_the_apply_says_the_host_changed() -> None:
+    class CheckedAfter(FeatureAction):
+        def plan(self, args: Mapping[str, Any], observed: Observed) -> Plan:
+            plan = super().plan(args, observed)
+
+            def refuse(applied: Observed) -> Mapping[str, Any]:
+                raise PlanError("the feature installed, and now asks for a restart")
+
+            return Plan(plan.changes, plan.before, plan.after, reported=refuse)
+
+    host = Host(A="Available")
+    result = make_action(CheckedAfter, {"names": ["A"]}, FakeWindows(host.handlers())).run(task_vars={})
+    assert result["failed"] is True and result["changed"] is True and result["round_trips"] == 2
+    assert host.features["A"] == "Installed"

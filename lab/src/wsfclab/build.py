@@ -5,6 +5,7 @@ Pure: no files are touched here (``Lab`` creates the folders the state names).
 
 from __future__ import annotations
 
+from wsfclab.accounts import new_account
 from wsfclab.catalog import BUILTIN_SERVICES, FEATURES
 from wsfclab.disks import GPT_BASIC, GPT_EFI, GPT_MSR, add_view
 from wsfclab.ids import guid, now_iso, stable_hex
@@ -51,7 +52,12 @@ def initial_state(world: World, world_file: str) -> LabState:
     if world.directory is not None:
         d = world.directory
         state.domain = DomainInfo(
-            d.domain_name, d.netbios_name, d.computer_ou, d.deploying_account, d.may_create_computer_objects
+            d.domain_name,
+            d.netbios_name,
+            d.computer_ou,
+            d.deploying_account,
+            d.may_create_computer_objects,
+            accounts=[new_account(a.name, a.password) for a in d.accounts],
         )
     for spec in world.nodes:
         state.nodes[spec.name] = _node(spec, world)
@@ -110,10 +116,11 @@ def _node(spec: NodeSpec, world: World) -> NodeState:
     joined = spec.domain_member and directory is not None
     domain = directory.domain_name if joined and directory else spec.workgroup
     fqdn = f"{spec.name.lower()}.{domain}" if joined else spec.name.lower()
+    descriptions = _numbered([n.description for n in spec.nics])
     nics = [
         Nic(
             name=n.name,
-            description=n.description,
+            description=descriptions[i],
             mac=n.mac,
             status=n.status,
             if_index=4 + 3 * i,
@@ -165,7 +172,20 @@ def _node(spec: NodeSpec, world: World) -> NodeState:
         },
         services=services,
         initiator_iqn=f"iqn.1991-05.com.microsoft:{fqdn}",
+        local_accounts=[new_account(a.name, a.password) for a in spec.local_accounts],
+        services_pipe_timeout_ms=spec.services_pipe_timeout_ms,
     )
+
+
+def _numbered(descriptions: list[str]) -> list[str]:
+    """Windows names the second adapter of a model "<description> #2", the third "#3", ..."""
+    seen: dict[str, int] = {}
+    numbered = []
+    for description in descriptions:
+        seen[description] = seen.get(description, 0) + 1
+        count = seen[description]
+        numbered.append(description if count == 1 else f"{description} #{count}")
+    return numbered
 
 
 def _local_disk(node: str, key: str, index: int, size: int, friendly_name: str) -> DiskState:

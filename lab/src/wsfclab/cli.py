@@ -1,8 +1,11 @@
 """``wsfclab``: look at and operate a lab from the shell.
 
     wsfclab [--state-dir DIR] [--world FILE] [--json] status
-    wsfclab ... node stop|start|crash|reboot NAME
+    wsfclab ... node stop|start|crash|reboot NAME [NAME ...]
+    wsfclab ... node isolate|heal NAME [--network NETWORK]
     wsfclab ... service kill NODE NAME
+    wsfclab ... cluster [status]
+    wsfclab ... events [--node NAME] [--last SECONDS] [--id ID]
     wsfclab ... reset
 
 The state dir defaults to ``.lab`` in the current directory (or $WSFCLAB_STATE_DIR). Errors print
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from wsfclab import nodes, processes, services
+from wsfclab.cluster import cli as cluster_cli
 from wsfclab.errors import LabError
 from wsfclab.lab import DEFAULT_STATE_DIR, Lab
 from wsfclab.paths import volume_partitions
@@ -40,13 +44,17 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("status", help="nodes, disks, services and processes")
     commands.add_parser("reset", help="stop every lab process and rebuild the lab from its world")
-    node = commands.add_parser("node", help="power operations on a node")
-    node.add_argument("action", choices=["stop", "start", "crash", "reboot"])
-    node.add_argument("name")
+    node = commands.add_parser(
+        "node", help="power operations on nodes, and cutting one off its cluster peers"
+    )
+    node.add_argument("action", choices=["stop", "start", "crash", "reboot", "isolate", "heal"])
+    node.add_argument("name", nargs="+", help="several nodes crash (or stop) at the same moment")
+    node.add_argument("--network", help="isolate|heal: the cluster network (default: every network)")
     service = commands.add_parser("service", help="act on a service")
     service.add_argument("action", choices=["kill"])
     service.add_argument("node")
     service.add_argument("name")
+    cluster_cli.add_commands(commands)
     return parser
 
 
@@ -72,17 +80,22 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             return {"reset": True, "world": state.world_file, **status(lab, state)}
     lab = Lab.open(args.state_dir, args.world)
     with lab.session() as state:
+        if args.command in cluster_cli.COMMANDS:
+            return cluster_cli.run(lab, state, args)
+        if args.command == "node" and args.action in ("isolate", "heal"):
+            return cluster_cli.fault(state, args.action, args.name[0], args.network)
         if args.command == "node":
-            node = args.name.upper()
             problems: list[str] = []
-            if args.action == "stop":
-                nodes.stop_node(lab, state, node)
-            elif args.action == "crash":
-                nodes.crash_node(lab, state, node)
-            elif args.action == "start":
-                problems = nodes.start_node(lab, state, node)
-            else:
-                problems = nodes.reboot_node(lab, state, node)
+            for node in (n.upper() for n in args.name):
+                if args.action == "stop":
+                    nodes.stop_node(lab, state, node)
+                elif args.action == "crash":
+                    nodes.crash_node(lab, state, node)
+                elif args.action == "start":
+                    problems += nodes.start_node(lab, state, node)
+                else:
+                    problems += nodes.reboot_node(lab, state, node)
+            node = ",".join(n.upper() for n in args.name)
             return {"node": node, "action": args.action, "problems": problems, **status(lab, state)}
         if args.command == "service":
             killed = services.kill_service(lab, state, args.node, args.name)
@@ -137,6 +150,8 @@ def status(lab: Lab, state: LabState) -> dict[str, Any]:
 
 
 def _human(result: dict[str, Any]) -> str:
+    if "cluster" in result or "events" in result:
+        return cluster_cli.human(result)
     lines = []
     if "action" in result:
         target = result.get("service", result.get("node"))

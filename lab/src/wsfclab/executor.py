@@ -6,10 +6,10 @@ collection's unit-test fake (``tests/unit/fake_windows.py``, on handlers a test 
 one step runs and how an object is rendered differ between them (a ``StepRunner``); the rest is
 this module:
 
-1. Before anything runs, a call is refused when its shape is wrong, when a pipeline has no steps
-   or starts with ``set_properties`` (there is nothing to assign to), or, in check mode, when any
-   pipeline says ``changes: true``. The refusal names the pipeline, says ``changed: false`` and
-   has no results.
+1. Before anything runs, a call is refused when its shape is wrong (the message names the field),
+   when a pipeline has no steps or starts with ``set_properties`` (there is nothing to assign to),
+   or, in check mode, when any pipeline says ``changes: true`` (the refusal names the pipeline).
+   A refusal says ``changed: false`` and has no results.
 2. Pipelines run in order and steps in order; each step after the first receives the output of the
    step before. A cmdlet step names a plain Verb-Noun cmdlet; a parameter given as
    ``{"output_of": name}`` takes the output objects of that earlier pipeline.

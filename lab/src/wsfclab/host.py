@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wsfclab import accounts
 from wsfclab.argspec import ArgumentError, SpecError, load_module_spec, pass_vars_of, validate
 from wsfclab.cmdlets.cluster import hop
 from wsfclab.errors import LabError, Unsupported
@@ -249,12 +250,16 @@ class NodeHost:
         extra_env = {str(k): str(v) for k, v in run.environment.items()}
         if run.become is not None:
             user = run.become.user or "SYSTEM"
+            refusal = _become_refusal(state, node, run.become)
+            if refusal is not None:
+                self._log(f"module {run.name}", user, 1, "become refused")
+                return CommandResult(1, _json_line(refusal), b"")
         env = NodeEnvironment.for_user(node, user, extra_env)
         if user.upper() in ("SYSTEM", "NT AUTHORITY\\SYSTEM"):
             env.variables.update(
                 USERPROFILE=_SYSTEM_PROFILE, TEMP="C:\\Windows\\TEMP", TMP="C:\\Windows\\TEMP"
             )
-        with hop.logon(_logon(user, run.become)):
+        with hop.logon(_logon(state, node, user, run.become)):
             result, unsupported = self._module_result(state, node, run, env, user)
         if run.async_job is not None:
             return self._finish_async(state, env, run, result)
@@ -362,10 +367,52 @@ def _mask_result(result: dict[str, Any], secrets: frozenset[str]) -> dict[str, A
     return {key: _mask(value, secrets) for key, value in result.items()}
 
 
-def _logon(user: str, become: payload.Become | None) -> hop.Logon:
+def _become_refusal(state: LabState, node: NodeState, become: payload.Become) -> dict[str, Any] | None:
+    """What the exec wrapper prints when runas cannot start the module as the become user: the
+    account must translate (NTAccount.Translate) and, with a password, LogonUser must accept it
+    (Ansible.Become.cs); without a password an existing account logs on by S4U."""
+    user = become.user or "SYSTEM"
+    resolved = accounts.translate(state, node, user)
+    if resolved is None:
+        reason, error_id = accounts.NOT_TRANSLATED, "IdentityNotMappedException"
+    elif (
+        resolved.account is not None
+        and become.password is not None
+        and not accounts.password_matches(resolved.account, become.password)
+    ):
+        name = user.removeprefix(".\\")
+        shown = name if "\\" in name or "@" in name else f".\\{name}"
+        code = accounts.LOGON_FAILURE
+        reason = (
+            f"Failed to logon {shown} ({accounts.LOGON_FAILURE_TEXT}, Win32ErrorCode {code} - 0x{code:08X})"
+        )
+        error_id = "Win32Exception"
+    else:
+        return None
+    record = f'Exception calling "CreateProcessAsUser" with "9" argument(s): "{reason}"'
+    exception = "\r\n".join(
+        [
+            record,
+            "+ CategoryInfo          : NotSpecified: (:) [], MethodInvocationException",
+            f"+ FullyQualifiedErrorId : {error_id}",
+        ]
+    )
+    return {"failed": True, "msg": f"failure during exec_wrapper: {record}", "exception": exception}
+
+
+def _logon(state: LabState, node: NodeState, user: str, become: payload.Become | None) -> hop.Logon:
     """How the module's session logged on, for cmdlets that must reach a second machine."""
+    resolved = accounts.translate(state, node, user)
+    domain = state.domain.netbios_name if state.domain is not None and node.part_of_domain else None
+    in_domain = (
+        resolved is not None and domain is not None and resolved.name.upper().startswith(f"{domain}\\")
+    )
     if become is None:
-        return hop.Logon(user=user)
+        return hop.Logon(user=user, domain_account=in_domain)
     return hop.Logon(
-        user=user, become=True, become_password=become.has_password, become_logon_type=become.logon_type
+        user=resolved.name if resolved is not None else user,
+        domain_account=in_domain,
+        become=True,
+        become_password=become.has_password,
+        become_logon_type=become.logon_type,
     )

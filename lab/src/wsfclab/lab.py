@@ -60,7 +60,7 @@ class Lab:
                 raise LabError(
                     f"the lab in {lab.state_dir} was built from another world ({stored.world_file}, "
                     f"{stored.world_name!r}); run "
-                    f"`wsfclab --state-dir {lab.state_dir} reset --world {world_file}` "
+                    f"`wsfclab --state-dir {lab.state_dir} --world {world_file} reset` "
                     "to rebuild it from this one"
                 )
         return lab
@@ -124,14 +124,18 @@ class Lab:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise LabError(
-                f"no lab state in {self.state_dir}; build it with `wsfclab reset --world FILE`"
+                f"no lab state in {self.state_dir}; build it with "
+                f"`wsfclab --state-dir {self.state_dir} --world FILE reset`"
             ) from exc
         except json.JSONDecodeError as exc:
-            raise LabError(f"{path} is damaged ({exc}); rebuild the lab with `wsfclab reset`") from exc
+            raise LabError(
+                f"{path} is damaged ({exc}); rebuild the lab with "
+                f"`wsfclab --state-dir {self.state_dir} reset`"
+            ) from exc
         if data.get("version") != VERSION:
             raise LabError(
                 f"{path} has state format {data.get('version')}, this wsfclab uses {VERSION}; "
-                "rebuild the lab with `wsfclab reset`"
+                f"rebuild the lab with `wsfclab --state-dir {self.state_dir} reset`"
             )
         return from_json(LabState, data)
 

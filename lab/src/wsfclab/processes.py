@@ -26,9 +26,6 @@ from pathlib import Path
 from wsfclab.errors import LabError
 from wsfclab.state import LabState, Service
 
-# How long a freshly started process must stay alive to count as started (a Windows service that
-# exits before reporting SERVICE_RUNNING fails Start-Service with error 1067).
-START_GRACE_SECONDS = 0.4
 STOP_TIMEOUT_SECONDS = 10.0
 _WINDOWS_PATH = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]:[\\/][^;]*")
 
@@ -142,16 +139,6 @@ def is_alive(pid: int | None, started: int | None) -> bool:
         return False
     now = start_time(pid)
     return now is not None and (started is None or started in (0, now))
-
-
-def wait_started(pid: int, started: int) -> bool:
-    """True when the process is still alive after the start grace period."""
-    deadline = time.monotonic() + START_GRACE_SECONDS
-    while time.monotonic() < deadline:
-        if not is_alive(pid, started):
-            return False
-        time.sleep(0.05)
-    return is_alive(pid, started)
 
 
 def terminate(pid: int, started: int | None, *, graceful: bool) -> None:

@@ -1,8 +1,10 @@
 """The service control manager of a lab node: the service table and its processes.
 
 Services the OS ships (WinRM, MSiSCSI, ...) are emulated: starting one only changes its state. A
-service registered with a ``python.exe`` binary runs as a real process (see ``processes``). Any
-other binary cannot run on Linux: starting it raises LabError "unsupported in the lab".
+service registered with a ``python.exe`` binary runs as a real process (see ``processes``), and
+counts as running only when the program reports so (``readiness``: READY=1 on ``$NOTIFY_SOCKET``)
+within the node's services pipe timeout, as the SCM waits for SERVICE_RUNNING. Any other binary
+cannot run on Linux: starting it raises ``Unsupported``.
 
 Windows-faithful failures raise ``ServiceError`` with the Win32 error code the SCM would give, so
 that the cmdlet layer can turn it into the error Start-Service prints.
@@ -12,10 +14,11 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wsfclab import processes
+from wsfclab import processes, readiness
 from wsfclab.cluster import clussvc
 from wsfclab.errors import LabError, Unsupported
 from wsfclab.state import LabState, NodeState, Service
@@ -31,6 +34,7 @@ ERROR_SERVICE_DISABLED = 1058
 ERROR_SERVICE_DOES_NOT_EXIST = 1060
 ERROR_SERVICE_EXISTS = 1073
 ERROR_PROCESS_ABORTED = 1067
+ERROR_SERVICE_REQUEST_TIMEOUT = 1053
 ERROR_DEPENDENT_SERVICES_RUNNING = 1051
 WIN32_MESSAGES = {
     ERROR_FILE_NOT_FOUND: "The system cannot find the file specified.",
@@ -41,6 +45,9 @@ WIN32_MESSAGES = {
     ERROR_SERVICE_DOES_NOT_EXIST: "The specified service does not exist as an installed service.",
     ERROR_SERVICE_EXISTS: "The specified service already exists.",
     ERROR_PROCESS_ABORTED: "The process terminated unexpectedly.",
+    ERROR_SERVICE_REQUEST_TIMEOUT: (
+        "The service did not respond to the start or control request in a timely fashion."
+    ),
     ERROR_DEPENDENT_SERVICES_RUNNING: (
         "A stop control has been sent to a service that other running services are dependent on."
     ),
@@ -126,9 +133,22 @@ def start_service(lab: Lab, state: LabState, node: str, name: str) -> Service:
         service.state = "Running"
         return service
     spec = launch_spec(lab, state, host, service)
-    pid, started = processes.launch(spec)
-    if not processes.wait_started(pid, started):
+    with readiness.Listener() as listener:
+        spec = replace(spec, env={**spec.env, "NOTIFY_SOCKET": listener.address})
+        pid, started = processes.launch(spec)
+        outcome = listener.wait(
+            lambda: processes.is_alive(pid, started), host.services_pipe_timeout_ms / 1000
+        )
+    if outcome is not readiness.Outcome.READY:
+        # The SCM gives up on a program that never reported running and ends it.
+        processes.terminate(pid, started, graceful=False)
         processes.mark_stopped(service)
+        if outcome is readiness.Outcome.TIMEOUT:
+            detail = (
+                f"It did not report running (READY=1 on $NOTIFY_SOCKET) within "
+                f"{host.services_pipe_timeout_ms} ms. See the process log {spec.log}."
+            )
+            raise ServiceError(ERROR_SERVICE_REQUEST_TIMEOUT, service.name, detail)
         raise ServiceError(ERROR_PROCESS_ABORTED, service.name, f"See the process log {spec.log}.")
     service.state = "Running"
     service.pid = pid

@@ -15,6 +15,7 @@ resources, quorum) live in ``LabState.cluster`` (``wsfclab.cluster.database``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from typing import Any
 
 from wsfclab.cluster.database import ClusterDatabase
 
-VERSION = 2  # 2: the cluster database (LabState.cluster)
+VERSION = 3  # 2: the cluster database (LabState.cluster); 3: accounts and the services pipe timeout
 
 
 @dataclass
@@ -111,6 +112,15 @@ class IscsiSession:
 
 
 @dataclass
+class Account:
+    """A user account as the lab checks logons against it: the password is kept salted and hashed."""
+
+    name: str
+    salt: str  # hex
+    digest: str  # hex PBKDF2-HMAC-SHA256 of the password
+
+
+@dataclass
 class NodeState:
     name: str
     fqdn: str
@@ -129,6 +139,8 @@ class NodeState:
     iscsi_portals: list[IscsiPortal] = field(default_factory=list)
     iscsi_sessions: list[IscsiSession] = field(default_factory=list)
     initiator_iqn: str = ""
+    local_accounts: list[Account] = field(default_factory=list)  # the node's SAM
+    services_pipe_timeout_ms: int = 30000  # how long the SCM waits for a service to report running
 
 
 @dataclass
@@ -232,6 +244,7 @@ class DomainInfo:
     computer_ou: str
     deploying_account: str
     may_create_computer_objects: bool
+    accounts: list[Account] = field(default_factory=list)  # the domain's user accounts
 
 
 @dataclass
@@ -277,7 +290,13 @@ def _convert(hint: Any, value: Any) -> Any:
         _key, item = typing.get_args(hint)
         return {k: _convert(item, v) for k, v in value.items()}
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        hints = typing.get_type_hints(hint)
-        known = {f.name for f in dataclasses.fields(hint)}
-        return hint(**{k: _convert(hints[k], v) for k, v in value.items() if k in known})
+        hints = _field_hints(hint)
+        return hint(**{k: _convert(hints[k], v) for k, v in value.items() if k in hints})
     return value
+
+
+@functools.cache
+def _field_hints(cls: type) -> dict[str, Any]:
+    """The resolved type hint of each field (resolving them is most of the cost of a load)."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}

@@ -3,6 +3,9 @@
 result = run(lab, "NODE1", pipeline("read disks", ("Get-Disk", {"Number": 1}), select=["Number"]))
 disks = output(lab, "NODE1", "Get-Disk")
 change(lab, "NODE1", ("Set-Disk", {"Number": 1, "IsOffline": False}))
+
+``NOTIFY_READY`` is Python source a test's service program runs once it serves: the sd_notify
+``READY=1`` datagram that tells the service controller it is running (see ``wsfclab.readiness``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,14 @@ from typing import Any
 
 from wsfclab.cmdlets import run_pipelines
 from wsfclab.lab import Lab
+
+NOTIFY_READY = """
+import os as _os, socket as _socket
+_target = _os.environ.get("NOTIFY_SOCKET", "")
+if _target:
+    with _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM) as _notify:
+        _notify.sendto(b"READY=1", "\\0" + _target[1:] if _target.startswith("@") else _target)
+"""
 
 
 def pipeline(

@@ -26,6 +26,11 @@ from wsfclab.errors import WorldError
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 _NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
+# A user logon name (sAMAccountName): 1-20 characters, none of " / \ [ ] : ; | = , + * ? < > @
+_ACCOUNT_NAME = re.compile(r'^[^"/\\\[\]:;|=,+*?<>@]{1,20}$')
+# The password of every account the world does not list explicitly (documented in the lab guide).
+DEFAULT_PASSWORD = "Deploy-Pass-1"  # noqa: S105 - the simulated accounts' documented default
+SERVICES_PIPE_TIMEOUT_MS = 30000  # HKLM\SYSTEM\CurrentControlSet\Control\ServicesPipeTimeout
 _MAC = re.compile(r"^[0-9A-Fa-f]{2}([-:][0-9A-Fa-f]{2}){5}$")
 _IQN = re.compile(r"^iqn\.\d{4}-\d{2}\.[a-z0-9.-]+(:.+)?$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?\s*$", re.IGNORECASE)
@@ -72,6 +77,12 @@ class LocalDiskSpec:
 
 
 @dataclass(frozen=True)
+class AccountSpec:
+    name: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class NodeSpec:
     name: str
     os: OsSpec
@@ -86,6 +97,8 @@ class NodeSpec:
     nics: tuple[NicSpec, ...]
     local_disks: tuple[LocalDiskSpec, ...]  # the first one is the system disk (C:)
     features: tuple[str, ...]
+    local_accounts: tuple[AccountSpec, ...]
+    services_pipe_timeout_ms: int
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,7 @@ class DirectorySpec:
     computer_ou: str
     deploying_account: str
     may_create_computer_objects: bool
+    accounts: tuple[AccountSpec, ...]
 
 
 @dataclass(frozen=True)
@@ -287,6 +301,7 @@ def _parse_directory(data: object, path: str) -> DirectorySpec | None:
     r = _Reader(data, path)
     r.check_keys(
         {"domain", "netbios_name", "computer_ou", "deploying_account", "may_create_computer_objects"}
+        | {"accounts"}
     )
     domain = r.text("domain", required=True).lower()
     if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain):
@@ -297,20 +312,56 @@ def _parse_directory(data: object, path: str) -> DirectorySpec | None:
             f"{r.at('netbios_name')}: {netbios!r} is not a NetBIOS name; expected 1-15 letters/digits"
         )
     default_ou = "CN=Computers," + ",".join(f"DC={p}" for p in domain.split("."))
+    deploying = r.text("deploying_account", f"{netbios}\\Administrator")
+    prefix, _, deploying_user = deploying.rpartition("\\")
+    if prefix.upper() != netbios or not _ACCOUNT_NAME.match(deploying_user):
+        raise WorldError(
+            f"{r.at('deploying_account')}: {deploying!r}; expected {netbios}\\<account> (a domain account)"
+        )
+    defaults = {"Administrator", deploying_user}
+    accounts = _parse_accounts(r, "accounts", defaults)
+    if deploying_user.lower() not in {a.name.lower() for a in accounts}:
+        raise WorldError(
+            f"{r.at('accounts')}: the deploying account {deploying_user!r} is not among them; add it"
+        )
     return DirectorySpec(
         domain_name=domain,
         netbios_name=netbios,
         computer_ou=r.text("computer_ou", default_ou),
-        deploying_account=r.text("deploying_account", f"{netbios}\\Administrator"),
+        deploying_account=f"{netbios}\\{deploying_user}",
         may_create_computer_objects=r.get("may_create_computer_objects", bool, True),
+        accounts=accounts,
     )
+
+
+def _parse_accounts(r: _Reader, key: str, defaults: set[str]) -> tuple[AccountSpec, ...]:
+    """``key``: a list of {name, password}; when absent, ``defaults`` with the default password."""
+    if key not in r.data:
+        return tuple(AccountSpec(name, DEFAULT_PASSWORD) for name in sorted(defaults))
+    accounts = []
+    for p, v in r.items(key):
+        entry = _Reader(v, p)
+        entry.check_keys({"name", "password"})
+        name = entry.text("name", required=True)
+        if not _ACCOUNT_NAME.match(name):
+            raise WorldError(
+                f"{entry.at('name')}: {name!r} is not an account name; expected 1-20 characters "
+                'without " / \\ [ ] : ; | = , + * ? < > @'
+            )
+        password = entry.data.get("password")
+        if not isinstance(password, str) or not password:
+            # The value is a secret: the message never shows it.
+            raise WorldError(f"{entry.at('password')}: expected a non-empty string (the account's password)")
+        accounts.append(AccountSpec(name, password))
+    _check_unique([(f"{r.at(key)}[{i}].name", a.name.lower()) for i, a in enumerate(accounts)], "account")
+    return tuple(accounts)
 
 
 def _parse_node(data: object, path: str, directory: DirectorySpec | None) -> NodeSpec:
     r = _Reader(data, path)
     r.check_keys(
         {"name", "os", "domain_member", "workgroup", "memory_mb", "cpu", "manufacturer", "model", "nics"}
-        | {"local_disks", "features"}
+        | {"local_disks", "features", "local_accounts", "services_pipe_timeout_ms"}
     )
     name = r.text("name", required=True)
     if not _NODE_NAME.match(name):
@@ -346,6 +397,8 @@ def _parse_node(data: object, path: str, directory: DirectorySpec | None) -> Nod
         nics=nics,
         local_disks=disks or (LocalDiskSpec(size=127 * 1024**3, friendly_name="Msft Virtual Disk"),),
         features=_parse_features(r),
+        local_accounts=_parse_accounts(r, "local_accounts", {"Administrator"}),
+        services_pipe_timeout_ms=_positive(r, "services_pipe_timeout_ms", SERVICES_PIPE_TIMEOUT_MS),
     )
 
 
@@ -490,6 +543,8 @@ def _parse_target(data: object, path: str, node_names: set[str]) -> IscsiTargetS
         )
     if not luns:
         raise WorldError(f"{r.at('luns')}: empty list; expected at least one LUN")
+    # A LUN's disk is named after it (iscsi-<target>-<lun>), so two LUNs of one name would be one disk.
+    _check_unique([(f"{r.at('luns')}[{i}].name", lun.name.lower()) for i, lun in enumerate(luns)], "LUN name")
     return IscsiTargetSpec(
         name=name,
         iqn=iqn,

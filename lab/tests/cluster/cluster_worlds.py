@@ -60,7 +60,7 @@ BASE: dict[str, Any] = {
     },
 }
 
-DEPLOY = hop.Logon(user="PBXLAB\\deploy", become=True, become_password=True)
+DEPLOY = hop.Logon(user="PBXLAB\\deploy", domain_account=True, become=True, become_password=True)
 
 
 def world(

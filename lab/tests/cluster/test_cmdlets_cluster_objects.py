@@ -69,6 +69,12 @@ def test_nodes_have_windows_names_ids_and_states(lab: Lab) -> None:
             "The cluster group could not be found.",
         ),
         (
+            "Get-ClusterNetworkInterface",
+            {"Name": "N1 - Nope"},
+            "ClusterNetworkInterfaceNotFound",
+            "The cluster network interface was not found.",
+        ),
+        (
             "Get-ClusterResourceDependency",
             {"Resource": "Nope"},
             "ClusterResourceNotFound",

@@ -125,3 +125,16 @@ def test_over_the_wire_become_without_a_password_has_no_network_credentials(lab:
     result = _send(lab, [NEW_CLUSTER], become={"become_user": "PBXLAB\\deploy"})
     assert result["failed"]
     assert "You do not have administrative privileges on the server 'N2'." in result["msg"]
+
+
+def test_over_the_wire_a_bare_user_name_is_the_domain_account_it_translates_to(lab: Lab) -> None:
+    result = _send(lab, [NEW_CLUSTER], become={"become_user": "deploy", "become_pass": "Deploy-Pass-1"})
+    assert "failed" not in result, result
+
+
+def test_over_the_wire_a_local_account_cannot_reach_the_other_node(lab: Lab) -> None:
+    result = _send(
+        lab, [NEW_CLUSTER], become={"become_user": ".\\Administrator", "become_pass": "Deploy-Pass-1"}
+    )
+    assert result["failed"], result
+    assert "You do not have administrative privileges on the server 'N2'." in result["msg"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cluster_worlds import DEPLOY, delegated, new_cluster, prepare_disks, stop, world
+from cluster_worlds import DEPLOY, delegated, new_cluster, prepare_disks, stop, wait_for, world
 from wsfclab.cmdlets.cluster import hop
 from wsfclab.lab import Lab
 from wsfclab.testing import change, output, pipeline, run
@@ -193,10 +193,16 @@ def _new_cluster_as(lab: Lab, logon: hop.Logon | None, **parameters: Any) -> dic
     "logon",
     [
         None,
-        hop.Logon(user="PBXLAB\\deploy", become=True, become_password=False),
+        hop.Logon(user="PBXLAB\\deploy", domain_account=True, become=True, become_password=False),
         hop.Logon(user="Administrator", become=True, become_password=True),
         hop.Logon(user="SYSTEM", become=True),
-        hop.Logon(user="PBXLAB\\deploy", become=True, become_password=True, become_logon_type="network"),
+        hop.Logon(
+            user="PBXLAB\\deploy",
+            domain_account=True,
+            become=True,
+            become_password=True,
+            become_logon_type="network",
+        ),
     ],
     ids=["winrm-logon", "become-without-password", "local-account", "system", "network-logon-type"],
 )
@@ -211,7 +217,9 @@ def test_credentials_that_cannot_travel_are_access_denied_at_the_other_node(
 
 
 @pytest.mark.parametrize(
-    "logon", [DEPLOY, hop.Logon(user="deploy@pbx.lab", credssp=True)], ids=["become", "credssp"]
+    "logon",
+    [DEPLOY, hop.Logon(user="deploy@pbx.lab", domain_account=True, credssp=True)],
+    ids=["become", "credssp"],
 )
 def test_credentials_that_travel_create_the_cluster(lab: Lab, logon: hop.Logon) -> None:
     result = _new_cluster_as(lab, logon)
@@ -243,6 +251,7 @@ def test_without_the_right_to_create_computer_objects_the_cno_is_refused(tmp_pat
 
 def test_get_cluster_by_name_and_from_a_node_outside_the_cluster(lab: Lab) -> None:
     assert "failed" not in _new_cluster_as(lab, DEPLOY, Node=["N1"])
+    wait_for(lab, lambda s: s.cluster is not None and s.cluster.nodes["N1"].state == "Up")
     assert output(lab, "N1", "Get-Cluster", {"Name": "pbxcl.pbx.lab"})[0]["Name"] == "PBXCL"
     assert output(lab, "N1", "Get-Cluster", {"Name": "PBXCL", "Domain": "other.lab"}) == []
     unknown = run(lab, "N1", pipeline("c", ("Get-Cluster", {"Name": "NOSUCH"})))

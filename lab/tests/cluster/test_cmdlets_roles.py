@@ -172,6 +172,9 @@ def test_groups_stop_start_and_move_and_unknown_targets_are_refused(lab: Lab) ->
     assert "failed" not in _add_role(lab)
     stopped = change(lab, "N1", ("Stop-ClusterGroup", {"Name": "PBX"}))
     assert stopped["results"][0]["output"][0]["State"] == "Offline"
+    pending = change(lab, "N1", ("Start-ClusterGroup", {"Name": "PBX", "Wait": 0}))
+    assert pending["results"][0]["output"][0]["State"] == "Pending"  # -Wait 0 returns at once
+    wait_for(lab, lambda s: s.cluster is not None and s.cluster.groups["PBX"].state == "Online")
     started = change(lab, "N1", ("Start-ClusterGroup", {"Name": "PBX"}))
     assert started["results"][0]["output"][0]["State"] == "Online"
     moved = run(

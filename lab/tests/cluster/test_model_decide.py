@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from model_support import database
 from wsfclab.cluster import model
+from wsfclab.cluster.database import ClusterNetwork, NetworkInterface
 from wsfclab.cluster.model import (
     Log,
     Observation,
@@ -143,3 +144,59 @@ def test_only_the_partition_leader_removes_nodes() -> None:
     effects = model.decide(db, Observation("N3", 10.0, frozenset({"N2"}), witness_held=False))
     assert 1135 not in ids(effects)  # N2 has the lower id: it removes N1
     assert db.nodes["N1"].state == "Up"
+
+
+def test_a_failed_role_gets_one_more_attempt_after_the_retry_period() -> None:
+    db = database()
+    db.groups["PBX"].state = "Failed"
+    res = db.resources["Echo Service"]
+    res.state, res.failures = "Failed", [100.0]
+    assert OnlineGroup("PBX") not in model.decide(db, Observation("N1", 200.0, frozenset({"N2"})))
+    effects = model.decide(db, Observation("N1", 100.0 + 3600.0, frozenset({"N2"})))
+    assert OnlineGroup("PBX") in effects
+    assert db.groups["PBX"].state == "Pending"
+
+
+def test_auto_failback_returns_the_role_to_its_preferred_owner_once_it_is_up() -> None:
+    db = database()
+    group = db.groups["PBX"]
+    group.owner_node, group.preferred_owners, group.auto_failback_type = "N2", ["N1"], 1
+    effects = model.decide(db, Observation("N2", 10.0, frozenset({"N1"})))
+    assert OfflineGroup("PBX") in effects and Poke("N1") in effects
+    assert group.owner_node == "N1"
+
+
+def test_no_failback_without_the_policy_or_outside_the_window() -> None:
+    db = database()
+    group = db.groups["PBX"]
+    group.owner_node, group.preferred_owners = "N2", ["N1"]
+    assert model.decide(db, Observation("N2", 10.0, frozenset({"N1"}))) == []
+    group.auto_failback_type = 1
+    group.failback_window_start, group.failback_window_end = 1, 2  # 01:00-02:59; now is 00:00
+    assert model.decide(db, Observation("N2", 10.0, frozenset({"N1"}))) == []
+
+
+def test_a_network_some_members_cannot_hear_each_other_on_is_partitioned() -> None:
+    db = database()
+    db.networks["Cluster Network 2"] = ClusterNetwork(
+        name="Cluster Network 2",
+        id="n2",
+        address="127.0.2.0",
+        address_mask="255.255.255.0",
+        prefix_length=24,
+        role="Cluster",
+    )
+    db.interfaces = [
+        NetworkInterface(
+            name=f"{n} - Cluster", node=n, network="Cluster Network 2", adapter="Cluster", address=a
+        )
+        for n, a in (("N1", "127.0.2.11"), ("N2", "127.0.2.12"))
+    ]
+    model.decide(db, Observation("N1", 1.0, frozenset({"N2"}), heard_on={"Public": frozenset({"N2"})}))
+    assert db.networks["Cluster Network 2"].state == "Partitioned"
+    assert {i.node: i.state for i in db.interfaces} == {"N1": "Unreachable", "N2": "Unreachable"}
+    model.decide(
+        db, Observation("N1", 2.0, frozenset({"N2"}), heard_on={"Cluster Network 2": frozenset({"N2"})})
+    )
+    assert db.networks["Cluster Network 2"].state == "Up"
+    assert {i.state for i in db.interfaces} == {"Up"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import typing as t
 
+import pytest
 from wsfclab.lab import Lab
 from wsfclab.testing import change
 
@@ -120,8 +121,18 @@ def test_setup_facts_follow_the_world_and_the_subset(windows: Driver) -> None:
     assert facts["ansible_windows_domain"] == "pbx.lab"
     assert facts["ansible_windows_domain_member"] is True
     assert facts["ansible_memtotal_mb"] == 8192
-    assert sorted(facts["ansible_ip_addresses"]) == ["127.0.1.11", "127.0.2.11"]
+    addresses = facts["ansible_ip_addresses"]
+    assert [ip for ip in addresses if "." in ip] == ["127.0.1.11", "127.0.2.11"]
+    # Every NIC has an IPv6 link-local address, which .NET prints with its zone (the NIC's index).
+    local = [ip for ip in addresses if ip.startswith("fe80::")]
+    assert [ip.rsplit("%", 1)[1] for ip in local] == [
+        str(n["interface_index"]) for n in facts["ansible_interfaces"]
+    ]
+    assert len(addresses) == 4
     assert [nic["connection_name"] for nic in facts["ansible_interfaces"]] == ["Public", "Cluster"]
+    assert [nic["ipv6"] for nic in facts["ansible_interfaces"]] == [
+        [{"address": ip, "prefix": "64"}] for ip in local
+    ]
     assert facts["ansible_interfaces"][0]["default_gateway"] == "127.0.1.1"
     assert facts["ansible_env"]["USERPROFILE"] == r"C:\Users\Administrator"
     minimal = windows.run("ansible.windows.setup", {"gather_subset": ["!all", "!min", "memory"]})
@@ -220,6 +231,27 @@ def test_the_password_of_a_service_never_leaves_the_module(windows: Driver) -> N
     assert "Sup3r-Secret" not in log and "module ansible.windows.win_service" in log
 
 
+def test_win_service_takes_an_account_by_its_translated_name(windows: Driver, lab: Lab) -> None:
+    args = {"name": "WinRM", "username": "svc-pbx", "password": "Pbx-Service-1", "_ansible_diff": True}
+    outcome = windows.run("ansible.windows.win_service", args).result
+    assert outcome["changed"] and outcome["diff"]["after"]["username"] == "PBXLAB\\svc-pbx"
+    with lab.session() as state:
+        assert state.nodes["PBX-N1"].services["WinRM"].username == "PBXLAB\\svc-pbx"
+
+
+def test_win_service_refuses_an_account_that_exists_nowhere_as_dotnet_does(windows: Driver, lab: Lab) -> None:
+    for check_mode in (True, False):
+        args = {"name": "WinRM", "username": "PBXLAB\\nobody", "_ansible_check_mode": check_mode}
+        outcome = windows.run("ansible.windows.win_service", args)
+        assert outcome.rc == 1
+        assert outcome.result["msg"] == (
+            'Unhandled exception while executing module: Exception calling "Translate" with "1" '
+            'argument(s): "Some or all identity references could not be translated."'
+        )
+    with lab.session() as state:
+        assert state.nodes["PBX-N1"].services["WinRM"].username == "NT AUTHORITY\\NetworkService"
+
+
 def test_async_answers_at_once_and_async_status_reads_the_results_file(windows: Driver) -> None:
     started = windows.run(
         "ansible.windows.win_file", {"path": r"C:\PBX\async", "state": "directory"}, async_timeout=30
@@ -247,12 +279,54 @@ def test_become_runs_the_twin_as_the_become_user(windows: Driver) -> None:
     outcome = windows.run(
         "ansible.windows.setup",
         {"gather_subset": ["!all"]},
-        become={"become_user": "svc-pbx", "become_pass": "pw-123"},
+        become={"become_user": "PBXLAB\\svc-pbx", "become_pass": "Pbx-Service-1"},
     )
     assert outcome.result["ansible_facts"]["ansible_user_id"] == "svc-pbx"
     assert outcome.result["ansible_facts"]["ansible_user_dir"] == r"C:\Users\svc-pbx"
     log = (windows.lab.state_dir / "logs" / "PBX-N1" / "wire.log").read_text()
-    assert "as svc-pbx" in log and "pw-123" not in log
+    assert "as PBXLAB\\svc-pbx" in log and "Pbx-Service-1" not in log
+
+
+def _become(windows: Driver, user: str, password: str | None = None) -> t.Any:
+    become = {"become_user": user, **({"become_pass": password} if password is not None else {})}
+    return windows.run("ansible.windows.win_ping", {}, become=become)
+
+
+def test_become_with_a_wrong_password_fails_as_logonuser_fails(windows: Driver) -> None:
+    outcome = _become(windows, "PBXLAB\\svc-pbx", "not-the-password")
+    assert outcome.rc == 1 and outcome.result["failed"]
+    assert outcome.result["msg"] == (
+        'failure during exec_wrapper: Exception calling "CreateProcessAsUser" with "9" argument(s): '
+        '"Failed to logon PBXLAB\\svc-pbx (The user name or password is incorrect, '
+        'Win32ErrorCode 1326 - 0x0000052E)"'
+    )
+    assert "not-the-password" not in json.dumps(outcome.result)
+    log = (windows.lab.state_dir / "logs" / "PBX-N1" / "wire.log").read_text()
+    assert "not-the-password" not in log and "become refused" in log
+
+
+def test_become_as_an_account_that_exists_nowhere_fails_to_translate(windows: Driver) -> None:
+    for user in ("PBXLAB\\nobody", "nobody", "OTHERDOM\\svc-pbx", "svc-pbx@other.lab"):
+        outcome = _become(windows, user, "whatever")
+        assert outcome.rc == 1, user
+        assert outcome.result["msg"].endswith('"Some or all identity references could not be translated."'), (
+            user
+        )
+
+
+@pytest.mark.parametrize(
+    ("user", "password"),
+    [
+        ("PBXLAB\\deploy", "Deploy-Pass-1"),
+        ("deploy@pbx.lab", "Deploy-Pass-1"),
+        (".\\Administrator", "Deploy-Pass-1"),  # the node's own Administrator (the default password)
+        ("PBXLAB\\svc-pbx", None),  # no password: an S4U logon, as runas does it
+        ("SYSTEM", None),
+    ],
+)
+def test_become_as_an_existing_account_runs(windows: Driver, user: str, password: str | None) -> None:
+    outcome = _become(windows, user, password)
+    assert (outcome.rc, outcome.result.get("ping")) == (0, "pong"), outcome.result
 
 
 def test_a_module_without_a_twin_is_unsupported(windows: Driver) -> None:

@@ -10,6 +10,7 @@ from wsfclab.errors import LabError
 from wsfclab.host import NodeHost, NodeUnreachable
 from wsfclab.lab import Lab
 from wsfclab.nodes import stop_node
+from wsfclab.testing import NOTIFY_READY
 
 Driver = t.Any  # conftest.WindowsDriver
 
@@ -118,7 +119,7 @@ def test_win_reboot_reboots_the_node_through_its_raw_commands(lab: Lab) -> None:
 
 def test_a_python_service_really_runs_and_stops(windows: Driver, lab: Lab, tmp_path: Path) -> None:
     program = tmp_path / "svc.py"
-    program.write_text("import time\nwhile True:\n    time.sleep(0.2)\n")
+    program.write_text(NOTIFY_READY + "import time\nwhile True:\n    time.sleep(0.2)\n")
     windows.run("ansible.windows.win_file", {"path": r"C:\Python312", "state": "directory"})
     windows.run("ansible.windows.win_file", {"path": r"C:\App", "state": "directory"})
     windows.host.put_file(program, r"C:\App\svc.py")
@@ -139,3 +140,28 @@ def test_a_python_service_really_runs_and_stops(windows: Driver, lab: Lab, tmp_p
     assert stopped["changed"] and stopped["state"] == "stopped"
     with lab.session() as state:
         assert state.nodes["PBX-N1"].services["LabSvc"].pid is None
+
+
+def test_win_service_fails_to_start_a_silent_program_as_start_service_fails(
+    windows: Driver, lab: Lab, tmp_path: Path
+) -> None:
+    """A program that never reports running: the SCM gives up after the services pipe timeout
+    (1053) and the module fails with Start-Service's own error."""
+    program = tmp_path / "silent.py"
+    program.write_text("import time\ntime.sleep(60)\n")
+    windows.run("ansible.windows.win_file", {"path": r"C:\Python312", "state": "directory"})
+    windows.run("ansible.windows.win_file", {"path": r"C:\App", "state": "directory"})
+    windows.host.put_file(program, r"C:\App\silent.py")
+    windows.host.put_file(program, r"C:\Python312\python.exe")
+    with lab.session() as state:
+        state.nodes["PBX-N1"].services_pipe_timeout_ms = 500
+    args = {"name": "Silent", "path": r"C:\Python312\python.exe C:\App\silent.py", "state": "started"}
+    outcome = windows.run("ansible.windows.win_service", args)
+    assert outcome.rc == 1
+    assert outcome.result["msg"] == (
+        "Unhandled exception while executing module: Service 'Silent (Silent)' cannot be started due to "
+        "the following error: Cannot start service Silent on computer '.'."
+    )
+    assert "(1053)" in outcome.result["exception"]
+    with lab.session() as state:
+        assert state.nodes["PBX-N1"].services["Silent"].state == "Stopped"

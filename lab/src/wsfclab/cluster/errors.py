@@ -38,8 +38,9 @@ class WindowsError:
     reason: str  # the first part of the FullyQualifiedErrorId when the cmdlet does not wrap it
 
 
-# Texts: winerror.h / the system message table. Where the lab adds the object's name in braces,
-# Windows' own text has no name (the cmdlet's first line names it).
+# Texts: winerror.h / the system message table. Where the lab adds the object's name in brackets,
+# Windows' own text has no name (the cmdlet's first line names it). The rows in LAB_WORDED are the
+# lab's own code or wording where no source gave Windows' (the guide lists them as departures).
 ERRORS: Final[dict[str, WindowsError]] = {
     "INVALID_PARAMETER": WindowsError(
         87, "The parameter is incorrect.", ErrorCategory.InvalidArgument, "InvalidParameter"
@@ -143,6 +144,12 @@ ERRORS: Final[dict[str, WindowsError]] = {
     "NETWORK_NOT_FOUND": WindowsError(
         5045, "The cluster network was not found.", ErrorCategory.ObjectNotFound, "ClusterNetworkNotFound"
     ),
+    "NETINTERFACE_NOT_FOUND": WindowsError(
+        5047,
+        "The cluster network interface was not found.",
+        ErrorCategory.ObjectNotFound,
+        "ClusterNetworkInterfaceNotFound",
+    ),
     "NODE_DOWN": WindowsError(
         5050, "The cluster node is down.", ErrorCategory.ResourceUnavailable, "NodeDown"
     ),
@@ -233,6 +240,21 @@ ERRORS: Final[dict[str, WindowsError]] = {
         5022, "The cluster node is shutting down.", ErrorCategory.InvalidOperation, "NodeShuttingDown"
     ),
 }
+
+
+LAB_WORDED: Final = frozenset(
+    {
+        "CIRCULAR_DEPENDENCY",
+        "DISK_NOT_ELIGIBLE",
+        "INVALID_NETWORK",
+        "LAST_NODE",
+        "NETWORK_NOT_FOUND_FOR_IP",
+        "NODE_NOT_PAUSED",
+        "QUORUM_LOST",
+        "SHUTDOWN_IN_PROGRESS",
+        "WITNESS_TOO_SMALL",
+    }
+)
 
 
 class ClusterError(CmdletError):

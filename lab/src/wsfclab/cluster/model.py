@@ -41,6 +41,7 @@ class Observation:
     witness_held: bool = False  # the witness vote is in this node's partition
     dead_services: frozenset[str] = frozenset()  # Generic Service resources online here whose process died
     active: bool = True  # the node was part of the cluster (with quorum) at its previous step
+    heard_on: dict[str, frozenset[str]] | None = None  # network -> peers heard on it (None: not observed)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,33 @@ def _regroup(db: ClusterDatabase, obs: Observation, partition: set[str]) -> list
         if owner is not None and owner in partition:
             continue
         effects += _rehome(db, obs, group, up)
+    if obs.heard_on is not None:
+        _network_states(db, obs, partition, obs.heard_on)
     return effects
+
+
+def _network_states(
+    db: ClusterDatabase, obs: Observation, partition: set[str], heard_on: dict[str, frozenset[str]]
+) -> None:
+    """Network and interface states as the leader sees them: a network on which some members cannot
+    hear each other is Partitioned and their interfaces Unreachable; a network everyone hears on is Up."""
+    for network in db.networks.values():
+        if network.role == "None":
+            continue
+        attached = [i for i in db.interfaces if i.network == network.name and i.node in partition]
+        peers = {i.node for i in attached} - {obs.node}
+        heard = set(heard_on.get(network.name, frozenset())) & peers
+        whole = heard == peers
+        wanted_network = "Up" if whole else "Partitioned"
+        if network.state != wanted_network:
+            network.state = wanted_network
+            db.touch()
+        for interface in attached:
+            reachable = whole or (interface.node in heard if interface.node != obs.node else bool(heard))
+            wanted = "Up" if reachable else "Unreachable"
+            if interface.state != wanted:
+                interface.state = wanted
+                db.touch()
 
 
 def _rehome(db: ClusterDatabase, obs: Observation, group: ClusterGroup, up: set[str]) -> list[Effect]:
@@ -209,6 +236,9 @@ def _own_roles(db: ClusterDatabase, obs: Observation, partition: set[str]) -> li
         if moved:
             continue
         members = db.resources_of(group.name)
+        effects += _retry_or_fail_back(db, obs, group, up)
+        if group.owner_node != obs.node:
+            continue
         due = [r for r in members if r.restart_at is not None and obs.now >= r.restart_at]
         for res in due:
             res.restart_at = None
@@ -219,6 +249,48 @@ def _own_roles(db: ClusterDatabase, obs: Observation, partition: set[str]) -> li
         if wants_online and not waiting and any(r.state in ("Offline", "OnlinePending") for r in members):
             effects.append(OnlineGroup(group.name))
     return effects
+
+
+def _retry_or_fail_back(
+    db: ClusterDatabase, obs: Observation, group: ClusterGroup, up: set[str]
+) -> list[Effect]:
+    """A role left Failed gets one more attempt after RetryPeriodOnFailure; an Online role whose
+    AutoFailbackType allows it goes back to a more preferred node that is Up again, within the
+    failback window ([MSCS] failover, retryperiodonfailure, autofailbacktype)."""
+    members = db.resources_of(group.name)
+    if group.state == "Failed" and group.persistent_state == 1:
+        failed = [r for r in members if r.state == "Failed" and r.failures]
+        if failed and all(obs.now - max(r.failures) >= r.retry_period_on_failure / 1000 for r in failed):
+            for res in members:
+                res.state = "Offline"
+                res.failures = []
+            group.state = "Pending"
+            db.touch()
+            return [OnlineGroup(group.name)]
+        return []
+    if group.auto_failback_type != 1 or group.state != "Online" or not group.preferred_owners:
+        return []
+    if group.failback_window_start >= 0 and group.failback_window_end >= 0:
+        hour = int(obs.now // 3600 % 24)
+        start, end = group.failback_window_start, group.failback_window_end
+        if not (start <= hour <= end if start <= end else hour >= start or hour <= end):
+            return []
+    order = failover.preference_order(db, group)
+    better = next(
+        (n for n in group.preferred_owners if n == obs.node or failover.qualifies(db, group, n, up)), None
+    )
+    if better is None or better == obs.node or order.index(better) > order.index(obs.node):
+        return []
+    group.owner_node = better
+    group.state = "Pending"
+    for res in members:
+        res.state = "OnlinePending"
+    db.touch()
+    return [
+        OfflineGroup(group.name),
+        Log(1641, {"group": group.name, "source": obs.node, "target": better}),
+        Poke(better),
+    ]
 
 
 def _resource_failed(

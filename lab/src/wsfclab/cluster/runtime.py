@@ -27,6 +27,7 @@ from wsfclab.cluster import dependencies, events, failover, locks, registry
 from wsfclab.cluster.database import (
     GENERIC_SERVICE,
     IP_ADDRESS,
+    NETWORK_NAME,
     PHYSICAL_DISK,
     ClusterDatabase,
     ClusterGroup,
@@ -115,8 +116,7 @@ def stop_cluster_service(lab: Lab, state: LabState, node: str, *, disable: bool)
                 _local_offline(lab, state, db, grp, host.name)
         member = db.node_by_name(host.name)
         if member is not None:
-            member.state = "Down"
-            member.dynamic_weight = member.dynamic_weight  # weights are the leader's business
+            member.state = "Down"  # its vote: the remaining members' leader recomputes the weights
         db.touch()
     if clussvc is not None and host.running and clussvc.state == "Running":
         services.stop_service(lab, state, host.name, CLUSTER_SERVICE, stop_dependents=True)
@@ -235,7 +235,7 @@ def take_group_offline(lab: Lab, state: LabState, group: ClusterGroup, *, wait: 
 def _local_offline(lab: Lab, state: LabState, db: ClusterDatabase, group: ClusterGroup, node: str) -> None:
     for name in dependencies.offline_order(db, group.name):
         res = db.resources[name]
-        offline_resource(lab, state, db, res, node)
+        offline_resource(lab, state, res, node)
         if res.state != "Failed":
             res.state = "Offline"
         res.restart_at = None
@@ -340,7 +340,7 @@ def take_resource_offline(lab: Lab, state: LabState, res: ClusterResource, *, wa
     for name in [*dependencies.dependents_of(db, res.name), res.name]:
         dependent = db.resources[name]
         if node is not None:
-            offline_resource(lab, state, db, dependent, node)
+            offline_resource(lab, state, dependent, node)
         dependent.state = "Offline"
         dependent.restart_at = None
     refresh_group_state(db, group)
@@ -377,6 +377,8 @@ def online_resource(lab: Lab, state: LabState, db: ClusterDatabase, res: Cluster
             return False
     elif res.resource_type == IP_ADDRESS:
         ok = _ip_online(lab, state, db, res, node)
+    elif res.resource_type == NETWORK_NAME:
+        ok = _name_online(lab, state, db, res, node)
     elif res.resource_type == GENERIC_SERVICE:
         ok = _service_online(lab, state, res, node)
     if ok:
@@ -390,7 +392,7 @@ def online_resource(lab: Lab, state: LabState, db: ClusterDatabase, res: Cluster
     return False
 
 
-def offline_resource(lab: Lab, state: LabState, db: ClusterDatabase, res: ClusterResource, node: str) -> None:
+def offline_resource(lab: Lab, state: LabState, res: ClusterResource, node: str) -> None:
     if res.resource_type == GENERIC_SERVICE:
         _service_offline(lab, state, res, node)
     elif res.resource_type == IP_ADDRESS:
@@ -402,7 +404,6 @@ def offline_resource(lab: Lab, state: LabState, db: ClusterDatabase, res: Cluste
             if view is not None:
                 view.is_offline = True
             release(lab, node, locks.disk_lock(disk.key))
-    del db
 
 
 def simulate_failure(lab: Lab, state: LabState, res: ClusterResource) -> None:
@@ -421,7 +422,7 @@ def move_resource_to_group(lab: Lab, state: LabState, res: ClusterResource, grou
     db = _db(state)
     old = db.groups[res.owner_group]
     if old.owner_node is not None:
-        offline_resource(lab, state, db, res, old.owner_node)
+        offline_resource(lab, state, res, old.owner_node)
     res.state = "Offline"
     res.owner_group = group.name
     for other in db.resources_of(old.name):
@@ -464,7 +465,6 @@ def _disk_online(lab: Lab, state: LabState, res: ClusterResource, node: str) -> 
 def _ip_online(lab: Lab, state: LabState, db: ClusterDatabase, res: ClusterResource, node: str) -> bool:
     address = str(res.private.get("Address", ""))
     net = db.networks.get(str(res.private.get("Network", "")))
-    group = db.groups[res.owner_group]
     if net is None or not address:
         return False
     if net.role not in ("ClusterAndClient", "Client"):
@@ -480,7 +480,19 @@ def _ip_online(lab: Lab, state: LabState, db: ClusterDatabase, res: ClusterResou
             if not any(a.ip == address for a in nic.addresses):
                 nic.addresses.append(IpAddress(ip=address, prefix_length=net.prefix_length))
             return True
-    del group
+    return False
+
+
+def _name_online(lab: Lab, state: LabState, db: ClusterDatabase, res: ClusterResource, node: str) -> bool:
+    """A role's network name needs its computer object (a VCO, created by the cluster's CNO); where
+    the domain no longer lets the CNO create computer objects it fails with event 1194."""
+    if res.is_core_resource or db.administrative_access_point == "Dns" or state.domain is None:
+        return True
+    if state.domain.may_create_computer_objects:
+        return True
+    events.record(
+        lab, node, 1194, resource=res.name, domain=state.domain.domain_name, during="Resource online"
+    )
     return False
 
 

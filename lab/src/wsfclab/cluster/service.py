@@ -45,6 +45,7 @@ from wsfclab.lab import Lab
 from wsfclab.state import LabState, to_json
 
 LOCK_RETRY = 0.02  # seconds between attempts to take the lab's lock
+CONFIG_POLL = 0.1  # seconds between looks at the state file for new heartbeat settings
 
 
 @dataclass
@@ -104,7 +105,18 @@ class Heartbeats(threading.Thread):
         self.config = HeartbeatConfig()
         self.sockets: dict[str, socket.socket] = {}  # network -> bound UDP socket
         self.heard: dict[str, float] = {}  # peer -> monotonic time last heard
+        self.heard_on: dict[tuple[str, str], float] = {}  # (peer, network) -> monotonic time last heard
         self.stopping = threading.Event()
+        self.grace_until = 0.0  # after a settings change, the old detection interval still applies
+        self.old_timeout = 0.0
+        self._mtime = 0
+
+    def timeout(self) -> float:
+        """The detection interval in force: when SameSubnetDelay or Threshold was just lowered, peers
+        still beating at the old pace are not lost before the old interval has passed."""
+        if time.monotonic() < self.grace_until:
+            return max(self.config.timeout, self.old_timeout)
+        return self.config.timeout
 
     def ports(self) -> dict[str, int]:
         return {network: sock.getsockname()[1] for network, sock in list(self.sockets.items())}
@@ -113,22 +125,39 @@ class Heartbeats(threading.Thread):
         next_beat = time.monotonic()
         while not self.stopping.is_set():
             now = time.monotonic()
+            if self._settings_changed():
+                next_beat = min(next_beat, now + self.config.delay)
             if now >= next_beat:
-                self._refresh_config()
                 self._send()
                 next_beat = now + self.config.delay
+            wait = max(0.0, min(next_beat - time.monotonic(), CONFIG_POLL))
             sockets = list(self.sockets.values())
             if not sockets:
-                self.stopping.wait(max(0.0, next_beat - time.monotonic()))
+                self.stopping.wait(wait)
                 continue
-            readable, _, _ = select.select(sockets, [], [], max(0.0, next_beat - time.monotonic()))
+            readable, _, _ = select.select(sockets, [], [], wait)
             for sock in readable:
                 self._receive(sock)
 
-    def _refresh_config(self) -> None:
+    def _settings_changed(self) -> bool:
+        """Re-read the settings when the state file changed; True when it did."""
+        try:
+            mtime = (self.lab.state_dir / "state.json").stat().st_mtime_ns
+        except OSError:
+            return False
+        if mtime == self._mtime:
+            return False
+        self._mtime = mtime
         config = read_config(self.lab, self.node)
         if config is None:
-            return
+            return False
+        if self.config.cluster_id and config.timeout < self.config.timeout:
+            self.old_timeout = self.config.timeout
+            self.grace_until = time.monotonic() + self.config.timeout
+        self._apply(config)
+        return True
+
+    def _apply(self, config: HeartbeatConfig) -> None:
         self.config = config
         for network, address in config.own.items():
             if network in self.sockets:
@@ -174,7 +203,9 @@ class Heartbeats(threading.Thread):
                 continue
             if self.config.is_cut(self.node, network) or self.config.is_cut(peer, network):
                 continue
-            self.heard[peer] = time.monotonic()
+            now = time.monotonic()
+            self.heard[peer] = now
+            self.heard_on[(peer, network)] = now
 
 
 class ClusterService:
@@ -275,7 +306,7 @@ class ClusterService:
         before = json.dumps(to_json(state), sort_keys=True)
         db = state.cluster
         if db is None or self.node not in db.nodes:
-            self._leave(state)
+            self._leave()
         else:
             self._publish_ports(db)
             self._decide(state, db)
@@ -294,7 +325,7 @@ class ClusterService:
 
     def _observe(self, state: LabState, db: ClusterDatabase) -> model.Observation:
         now = time.monotonic()
-        delay, timeout = self.beats.config.delay, self.beats.config.timeout
+        delay, timeout = self.beats.config.delay, self.beats.timeout()
         heard = dict(self.beats.heard)
         reachable = frozenset(p for p, t in heard.items() if now - t < timeout and p in db.nodes)
         fading = frozenset(p for p in reachable if now - heard[p] >= timeout - delay)
@@ -308,10 +339,15 @@ class ClusterService:
             and db.groups[r.owner_group].owner_node == self.node
             and not runtime.service_alive(state, r, self.node)
         )
+        by_network: dict[str, set[str]] = {}
+        for (peer, network), heard_at in dict(self.beats.heard_on).items():
+            if now - heard_at < timeout:
+                by_network.setdefault(network, set()).add(peer)
         return model.Observation(
             node=self.node,
             now=time.time(),
             reachable=reachable,
+            heard_on={network: frozenset(peers) for network, peers in by_network.items()},
             fading=fading,
             joining=joining,
             witness_held=self._witness_held(state, db, reachable),
@@ -337,6 +373,7 @@ class ClusterService:
         return self.table.acquire(lock)
 
     def _decide(self, state: LabState, db: ClusterDatabase) -> None:
+        self._forget_stale_online(db)
         observation = self._observe(state, db)
         effects = model.decide(db, observation)
         if effects:
@@ -366,7 +403,7 @@ class ClusterService:
                 res = db.resources.get(name)
                 if res is not None:
                     for other in [*dependencies.dependents_of(db, name), name]:
-                        runtime.offline_resource(self.lab, state, db, db.resources[other], self.node)
+                        runtime.offline_resource(self.lab, state, db.resources[other], self.node)
                         if db.resources[other].state != "Failed":
                             db.resources[other].state = "Offline"
                     runtime.refresh_group_state(db, db.groups[res.owner_group])
@@ -387,7 +424,7 @@ class ClusterService:
         saved = {r.name: r.state for r in db.resources_of(name)}
         for res_name in reversed(dependencies.online_order(db, name)):
             res = db.resources[res_name]
-            runtime.offline_resource(self.lab, state, db, res, self.node)
+            runtime.offline_resource(self.lab, state, res, self.node)
         self.table.release(locks.group_lock(group.id))
         if group.owner_node == self.node:
             for res in db.resources_of(name):
@@ -398,6 +435,18 @@ class ClusterService:
             for res in db.resources_of(name):
                 res.state = saved[res.name]
         db.touch()
+
+    def _forget_stale_online(self, db: ClusterDatabase) -> None:
+        """Resources the database calls online on this node while this process does not hold their
+        group (the whole cluster went down, and this service started again) are offline in truth;
+        the model then brings the groups the cluster keeps online back."""
+        for group in db.groups.values():
+            if group.owner_node != self.node or locks.group_lock(group.id) in self.table.held():
+                continue
+            for res in db.resources_of(group.name):
+                if res.state in ("Online", "OfflinePending"):
+                    res.state = "Offline"
+                    db.touch()
 
     def _drop_strays(self, state: LabState, db: ClusterDatabase) -> None:
         """Reservations of groups this node does not own (an arbitration won for the witness, a
@@ -451,9 +500,8 @@ class ClusterService:
             if watched == fd:
                 os.close(self.watched.pop(pid))
 
-    def _leave(self, state: LabState) -> None:
+    def _leave(self) -> None:
         """No cluster, or this node was evicted: hold nothing."""
-        del state
         self.table.release_all()
         self.active = False
 

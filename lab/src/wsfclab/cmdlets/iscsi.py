@@ -43,7 +43,6 @@ def portal_object(call: Call, portal: IscsiPortal) -> CimObject:
             "IsHeaderDigest": portal.is_header_digest,
             "TargetPortalAddress": portal.address,
             "TargetPortalPortNumber": portal.port,
-            "PSComputerName": None,
         },
         ref=f"{portal.address}:{portal.port}",
     )
@@ -105,7 +104,6 @@ def target_object(call: Call, target: IscsiTargetState) -> CimObject:
         {
             "IsConnected": bool(iscsi.sessions_to(call.state, call.node.name, target.iqn)),
             "NodeAddress": target.iqn,
-            "PSComputerName": None,
         },
         ref=target.iqn,
     )
@@ -145,7 +143,6 @@ def session_object(call: Call, session: IscsiSession) -> CimObject:
             "SessionIdentifier": session.session_id,
             "TargetNodeAddress": session.target_iqn,
             "TargetSideIdentifier": "0100",
-            "PSComputerName": None,
         },
         ref=session.session_id,
     )

@@ -66,7 +66,8 @@ def get_net_adapter(call: Call) -> list[CimObject]:
     return filter_by(call, adapters, "InterfaceIndex", "InterfaceIndex", "MSFT_NetAdapter", wildcards=False)
 
 
-def _link_local(node: NodeState, nic: Nic) -> str:
+def link_local(node: NodeState, nic: Nic) -> str:
+    """The NIC's IPv6 link-local address (Windows gives every NIC one), without its zone."""
     suffix = stable_hex(node.name, nic.name, length=16).lower()
     groups = [suffix[i : i + 4].lstrip("0") or "0" for i in range(0, 16, 4)]
     return "fe80::" + ":".join(groups)
@@ -76,7 +77,7 @@ def address_objects(node: NodeState) -> list[CimObject]:
     """Every address of the node as MSFT_NetIPAddress, IPv6 link-local and loopback included."""
     rows: list[tuple[str, int, str, int, str, str, str]] = []
     for nic in node.nics:
-        rows.append((_link_local(node, nic), nic.if_index, nic.name, 64, "IPv6", "WellKnown", "Link"))
+        rows.append((link_local(node, nic), nic.if_index, nic.name, 64, "IPv6", "WellKnown", "Link"))
         for address in nic.addresses:
             rows.append(
                 (address.ip, nic.if_index, nic.name, address.prefix_length, "IPv4", "Manual", "Manual")

@@ -172,14 +172,28 @@ def set_service(call: Call) -> list[CimObject]:
     return [controller(call.node, service)] if call.get("PassThru") else []
 
 
+def start_failure(service: Service) -> str:
+    """What Start-Service says when the SCM refuses a start, whatever the Win32 error."""
+    return (
+        f"Service '{service.display_name} ({service.name})' cannot be started due to the following error: "
+        f"Cannot start service {service.name} on computer '.'."
+    )
+
+
+def stop_failure(service: Service) -> str:
+    """What Stop-Service says when running services depend on the one to stop."""
+    return (
+        f"Cannot stop service '{service.display_name} ({service.name})' because it has dependent services. "
+        "It can only be stopped if the Force flag is set."
+    )
+
+
 def _start(call: Call, service: Service) -> None:
     try:
         scm.start_service(call.lab, call.state, call.node.name, service.name)
     except scm.ServiceError as exc:
         raise CmdletError(
-            f"Service '{service.display_name} ({service.name})' cannot be started due to the following "
-            "error: "
-            f"Cannot start service {service.name} on computer '.'.",
+            start_failure(service),
             f"CouldNotStartService,{COMMANDS}.{call.cmdlet.replace('-', '')}Command",
             ErrorCategory.OpenError,
             target=service.name,
@@ -191,9 +205,7 @@ def _stop(call: Call, service: Service, *, force: bool) -> None:
         scm.stop_service(call.lab, call.state, call.node.name, service.name, stop_dependents=force)
     except scm.ServiceError as exc:
         raise CmdletError(
-            f"Cannot stop service '{service.display_name} ({service.name})' because it has dependent "
-            "services. "
-            "It can only be stopped if the Force flag is set.",
+            stop_failure(service),
             f"ServiceHasDependentServices,{COMMANDS}.{call.cmdlet.replace('-', '')}Command",
             ErrorCategory.InvalidOperation,
             target=CONTROLLER,

@@ -228,8 +228,8 @@ def get_storage_pool(call: Call) -> list[CimObject]:
 
 @cmdlet("New-StoragePool", inputs={"MSFT_StorageSubSystem": "InputObject"}, changes=True)
 def new_storage_pool(call: Call) -> list[CimObject]:
-    """``-PhysicalDisks`` takes MSFT_PhysicalDisk objects: only callers inside the lab can give them,
-    since objects never travel as plain JSON values."""
+    """``-PhysicalDisks`` takes MSFT_PhysicalDisk objects, which reach it as ``{output_of: name}``
+    (the output of an earlier pipeline of the same call), never as plain JSON values."""
     subsystem = subsystem_object(call)
     name_filter = call.as_list("StorageSubSystemFriendlyName")
     if call.input is None and name_filter is not None:

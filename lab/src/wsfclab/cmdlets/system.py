@@ -18,6 +18,7 @@ from wsfclab.catalog import (
 )
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet, matches
 from wsfclab.errors import CmdletError, ErrorCategory, Unsupported
+from wsfclab.ids import stable_hex
 from wsfclab.state import NodeState, Service
 
 _FILTER_TERM = re.compile(r"^\s*(\w+)\s*=\s*(?:'([^']*)'|\"([^\"]*)\"|(\w+))\s*$")
@@ -154,6 +155,16 @@ def _win32_services(node: NodeState) -> list[CimObject]:
     return [win32_service(s) for s in sorted(node.services.values(), key=lambda s: s.name.lower())]
 
 
+def process_id(service: Service) -> int:
+    """A running service has a process: the real one's PID, or for an OS service the lab emulates
+    a stable stand-in for its svchost.exe (a multiple of 4, as Windows PIDs are); 0 when stopped."""
+    if service.state != "Running":
+        return 0
+    if service.pid is not None:
+        return service.pid
+    return 4 * (256 + int(stable_hex("svchost", service.path), 16) % 4096)
+
+
 def win32_service(service: Service) -> CimObject:
     start_mode = {"Automatic": "Auto", "AutomaticDelayedStart": "Auto"}.get(
         service.start_mode, service.start_mode
@@ -169,7 +180,7 @@ def win32_service(service: Service) -> CimObject:
             "DelayedAutoStart": service.start_mode == "AutomaticDelayedStart",
             "State": service.state,
             "Started": service.state == "Running",
-            "ProcessId": service.pid or 0,
+            "ProcessId": process_id(service),
             "StartName": service.username,
             "ServiceType": "Own Process",
             "Status": "OK",

@@ -57,14 +57,17 @@ class NodeEnvironment:
 
     @classmethod
     def for_user(cls, node: NodeState, user: str, extra: dict[str, str] | None = None) -> NodeEnvironment:
-        profile = f"C:\\Users\\{user}"
+        # USERNAME is the bare account name ("PBXLAB\\svc-pbx" and "svc-pbx@pbx.lab" log on as svc-pbx).
+        prefix, _, name = user.rpartition("\\")
+        name = name.partition("@")[0]
+        profile = f"C:\\Users\\{name}"
         variables = {
             "ALLUSERSPROFILE": "C:\\ProgramData",
             "APPDATA": f"{profile}\\AppData\\Roaming",
             "COMPUTERNAME": node.name,
             "ComSpec": "C:\\Windows\\system32\\cmd.exe",
             "HOMEDRIVE": "C:",
-            "HOMEPATH": f"\\Users\\{user}",
+            "HOMEPATH": f"\\Users\\{name}",
             "LOCALAPPDATA": f"{profile}\\AppData\\Local",
             "NUMBER_OF_PROCESSORS": str(node.cpu.logical_processors),
             "OS": "Windows_NT",
@@ -83,13 +86,19 @@ class NodeEnvironment:
             "SystemRoot": "C:\\Windows",
             "TEMP": f"{profile}\\AppData\\Local\\Temp",
             "TMP": f"{profile}\\AppData\\Local\\Temp",
-            "USERDOMAIN": node.domain.split(".")[0].upper() if node.part_of_domain else node.name,
-            "USERNAME": user,
+            "USERDOMAIN": _user_domain(node, prefix),
+            "USERNAME": name,
             "USERPROFILE": profile,
             "windir": "C:\\Windows",
         }
         variables.update(extra or {})
         return cls(variables)
+
+
+def _user_domain(node: NodeState, prefix: str) -> str:
+    if prefix and prefix != ".":
+        return prefix.upper()
+    return node.domain.split(".")[0].upper() if node.part_of_domain else node.name
 
 
 @dataclass

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wsfclab import services
+from wsfclab import accounts, services
+from wsfclab.cmdlets.services import start_failure, stop_failure
 from wsfclab.errors import LabError, Unsupported
 from wsfclab.state import Service
 from wsfclab.twins.base import ModuleFailure, TwinContext, unsupported
@@ -39,6 +40,18 @@ _UNMODELLED = (
     "service_type",
     "sid_info",
 )
+
+
+def _translate(ctx: TwinContext, username: str) -> str:
+    """The account as win_service's ConvertTo-SecurityIdentifier finds it (NTAccount.Translate);
+    an account that exists nowhere makes the module fail as .NET does."""
+    resolved = accounts.translate(ctx.state, ctx.node, username)
+    if resolved is None:
+        raise ModuleFailure(
+            'Unhandled exception while executing module: Exception calling "Translate" with "1" '
+            f'argument(s): "{accounts.NOT_TRANSLATED}"'
+        )
+    return resolved.name
 
 
 def _account(username: str) -> str:
@@ -176,11 +189,14 @@ def _configure(
 
     if service is not None:
         username = params["username"]
-        if username is not None and _account(username).lower() != _account(service.username).lower():
-            after["username"] = _account(username)
-            if not ctx.check_mode:
-                service.username = "LocalSystem" if _account(username) == "NT AUTHORITY\\SYSTEM" else username
-            result["changed"] = True
+        if username is not None:
+            wanted = _translate(ctx, username)
+            after["username"] = wanted
+            current = accounts.translate(ctx.state, ctx.node, service.username)
+            if wanted.lower() != (current.name if current is not None else service.username).lower():
+                if not ctx.check_mode:
+                    service.username = "LocalSystem" if wanted == "NT AUTHORITY\\SYSTEM" else wanted
+                result["changed"] = True
         if params["password"] is not None and params["update_password"] == "always":  # noqa: S105
             # The lab keeps no passwords; like the real module it reports the change, redacted.
             after["password"] = "CHANGED REDACTED"  # noqa: S105 - a marker, not a secret
@@ -250,15 +266,36 @@ def _set_state(
     running = service.state == "Running"
     if state == "started" and not running:
         if not ctx.check_mode:
-            services.start_service(ctx.lab, ctx.state, ctx.node.name, service.name)
+            _start(ctx, service)
         result["changed"] = True
     elif state == "stopped" and running:
         if not ctx.check_mode:
-            services.stop_service(ctx.lab, ctx.state, ctx.node.name, service.name, stop_dependents=force)
+            _stop(ctx, service, force)
         result["changed"] = True
     elif state == "restarted":
         if not ctx.check_mode:
             if running:
-                services.stop_service(ctx.lab, ctx.state, ctx.node.name, service.name, stop_dependents=force)
-            services.start_service(ctx.lab, ctx.state, ctx.node.name, service.name)
+                _stop(ctx, service, force)
+            _start(ctx, service)
         result["changed"] = True
+
+
+# The module pipes the service into Start-/Stop-/Restart-Service under $ErrorActionPreference Stop,
+# so their error ends the module: its message is the cmdlet's, the SCM's reason is in the exception.
+def _start(ctx: TwinContext, service: Service) -> None:
+    try:
+        services.start_service(ctx.lab, ctx.state, ctx.node.name, service.name)
+    except services.ServiceError as err:
+        raise _unhandled(start_failure(service), err) from err
+
+
+def _stop(ctx: TwinContext, service: Service, force: bool) -> None:
+    try:
+        services.stop_service(ctx.lab, ctx.state, ctx.node.name, service.name, stop_dependents=force)
+    except services.ServiceError as err:
+        raise _unhandled(stop_failure(service), err) from err
+
+
+def _unhandled(message: str, err: services.ServiceError) -> ModuleFailure:
+    detail = f"System.ComponentModel.Win32Exception ({err.code}): {err}"
+    return ModuleFailure(f"Unhandled exception while executing module: {message}", exception=detail)

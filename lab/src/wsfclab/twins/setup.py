@@ -12,7 +12,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from wsfclab.state import NodeState
+from wsfclab.cmdlets.network import link_local
+from wsfclab.state import Nic, NodeState
 from wsfclab.twins.base import TwinContext, unsupported
 
 _GROUPS = {
@@ -65,7 +66,9 @@ def setup(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
     boot = datetime.fromisoformat(node.boot_time)
     if boot.tzinfo is None:
         boot = boot.replace(tzinfo=UTC)
-    addresses = [a.ip for nic in node.nics if nic.status == "Up" for a in nic.addresses]
+    # .NET lists each NIC's link-local IPv6 address (with its zone, "%<index>") before its IPv4 ones.
+    up = [nic for nic in node.nics if nic.status == "Up"]
+    addresses = [ip for nic in up for ip in (_link_local(node, nic), *(a.ip for a in nic.addresses))]
     short_domain = node.fqdn.partition(".")[2]
 
     if subsets & {"all_ipv4_addresses", "all_ipv6_addresses"}:
@@ -105,7 +108,7 @@ def setup(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
                 "interface_index": nic.if_index,
                 "interface_name": nic.description,
                 "ipv4": [{"address": a.ip, "prefix": str(a.prefix_length)} for a in nic.addresses],
-                "ipv6": [],
+                "ipv6": [{"address": _link_local(node, nic), "prefix": "64"}],
                 "macaddress": nic.mac.replace("-", ":").upper(),
                 "mtu": 1500,
                 "speed": nic.link_speed_bps // 1000 // 1000,
@@ -160,7 +163,7 @@ def setup(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
         facts.update(
             ansible_user_dir=ctx.env.variables["USERPROFILE"],
             ansible_user_gecos="",
-            ansible_user_id=ctx.user,
+            ansible_user_id=ctx.env.variables["USERNAME"],
             ansible_user_sid=f"S-1-5-21-{int(_synthetic(node, 'sid'), 16)}-500",
         )
     if "windows_domain" in subsets:
@@ -172,6 +175,10 @@ def setup(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
     if "virtual" in subsets:
         facts.update(ansible_virtualization_role="guest", ansible_virtualization_type="Hyper-V")
     return {"changed": False, "ansible_facts": facts}
+
+
+def _link_local(node: NodeState, nic: Nic) -> str:
+    return f"{link_local(node, nic)}%{nic.if_index}"
 
 
 def _uuid(node: NodeState) -> str:

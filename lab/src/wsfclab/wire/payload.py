@@ -7,8 +7,9 @@ The input is ``<bootstrap JSON>\\n\\0\\0\\0\\0\\n<exec manifest JSON>`` (see
 This module turns that into a `Request`: a module run (with become, async and the module's own
 source and arguments), or one of the two helper actions (mkdtemp, expand user).
 
-Secrets: `secure_params` (the become password) are dropped here and never reach a log or a twin;
-only their names are kept.
+Secrets: `secure_params` are dropped here and never reach a log or a twin; only their names are
+kept, and the become password only on `Become.password`, which no repr or comparison shows, so
+that the host can check it against the account.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Action:
     name: str
     params: Mapping[str, Any]
     secure_param_names: tuple[str, ...] = ()
+    become_password: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Become:
     logon_type: str | None
     logon_flags: str | None
     has_password: bool
+    password: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,13 @@ def _decode_action(raw: object) -> Action:
     secure = raw.get("secure_params") or {}
     if not isinstance(params, dict) or not isinstance(secure, dict):
         raise PayloadError(f"action {raw['name']!r} has params that are not mappings")
-    return Action(name=raw["name"], params=params, secure_param_names=tuple(sorted(secure)))
+    password = secure.get("BecomePassword") if raw["name"] == "become_wrapper.ps1" else None
+    return Action(
+        name=raw["name"],
+        params=params,
+        secure_param_names=tuple(sorted(secure)),
+        become_password=password if isinstance(password, str) else None,
+    )
 
 
 def interpret(manifest: Manifest) -> Request:
@@ -163,6 +172,7 @@ def interpret(manifest: Manifest) -> Request:
                 logon_type=params.get("LogonType"),
                 logon_flags=params.get("LogonFlags"),
                 has_password="BecomePassword" in action.secure_param_names,
+                password=action.become_password,
             )
         elif action.name == "async_wrapper.ps1":
             watchdog = actions[0] if actions else None

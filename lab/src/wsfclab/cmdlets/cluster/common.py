@@ -67,19 +67,11 @@ def access_denied(call: Call, server: str) -> CmdletError:
 
 
 def require_second_hop(call: Call, servers: Iterable[str]) -> None:
-    """Refuse, as Windows does, when the cmdlet must reach ``servers`` (other nodes, a domain
-    controller) and the session's credentials cannot travel there."""
+    """Refuse, as Windows does, when the cmdlet must reach ``servers`` (other nodes, or the cluster
+    from outside it) and the session's credentials cannot travel there."""
     others = [s for s in servers if s.upper() != call.node.name.upper()]
     if others and not hop.current().delegates:
         raise access_denied(call, others[0])
-
-
-def cluster_of(call: Call) -> db.ClusterDatabase | None:
-    """The cluster this node is a member of, if any."""
-    cdb = call.state.cluster
-    if cdb is None or cdb.node_by_name(call.node.name) is None:
-        return None
-    return cdb
 
 
 def target_cluster(call: Call, wanted: object = None) -> db.ClusterDatabase:
@@ -137,7 +129,7 @@ def pick(values: list[str] | None, names: Iterable[str]) -> list[str] | str:
 def nic_addresses(node: NodeState) -> list[rules.NicAddress]:
     """The node's connected IPv4 addresses, as the Cluster service discovers networks from them."""
     return [
-        rules.NicAddress(node.name, nic.name, nic.description, a.ip, a.prefix_length, nic.gateway)
+        rules.NicAddress(node.name, nic.name, a.ip, a.prefix_length, nic.gateway)
         for nic in node.nics
         if nic.status == "Up"
         for a in nic.addresses

@@ -27,19 +27,11 @@ class Logon:
     """Who the call runs as on the node, and how it logged on."""
 
     user: str = "Administrator"
+    domain_account: bool = False  # the user is an account of the domain (not the node's, not SYSTEM)
     become: bool = False  # runas through ansible's become
     become_password: bool = False  # the become user's password was given (an interactive logon)
     become_logon_type: str | None = None  # become_flags logon_type, when given
     credssp: bool = False  # the connection authenticated with CredSSP
-
-    @property
-    def domain_account(self) -> bool:
-        """``DOMAIN\\user`` or ``user@domain.fqdn``, as opposed to a local account or SYSTEM."""
-        user = self.user
-        if "@" in user:
-            return True
-        domain, _, name = user.rpartition("\\")
-        return bool(domain) and bool(name) and domain.upper() not in (".", "NT AUTHORITY", "BUILTIN")
 
     @property
     def delegates(self) -> bool:

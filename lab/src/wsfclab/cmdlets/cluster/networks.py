@@ -40,7 +40,9 @@ def get_cluster_network_interface(call: Call) -> list[CimObject]:
             [str(v) for v in values] if values is not None else None, [getattr(i, attr) for i in interfaces]
         )
         if isinstance(picked, str):
-            key = {"Node": "NODE_NOT_FOUND", "Network": "NETWORK_NOT_FOUND"}.get(param, "INVALID_NETWORK")
+            key = {"Node": "NODE_NOT_FOUND", "Network": "NETWORK_NOT_FOUND"}.get(
+                param, "NETINTERFACE_NOT_FOUND"
+            )
             raise common.error(call, ClusterError(key, f"({param.lower()} '{picked}')", target=picked))
         interfaces = [i for i in interfaces if getattr(i, attr) in picked]
     return [render.interface(cdb, i) for i in interfaces]

@@ -21,7 +21,6 @@ CLUSTER = f"{NS}.Cluster"
 NODE = f"{NS}.ClusterNode"
 GROUP = f"{NS}.ClusterGroup"
 RESOURCE = f"{NS}.ClusterResource"
-RESOURCE_TYPE = f"{NS}.ClusterResourceType"
 NETWORK = f"{NS}.ClusterNetwork"
 INTERFACE = f"{NS}.ClusterNetworkInterface"
 QUORUM = f"{NS}.ClusterQuorumSettings"
@@ -204,10 +203,6 @@ def quorum(cdb: db.ClusterDatabase) -> CimObject:
         },
         ref=cdb.name,
     )
-
-
-def resource_type(name: str) -> CimObject:
-    return CimObject(RESOURCE_TYPE, {"Name": name, "DisplayName": name}, ref=name)
 
 
 def parameter(owner: str, name: str, value: object, *, read_only: bool = False) -> CimObject:

@@ -37,8 +37,7 @@ MAX_NETBIOS = 15
 _DNS_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")
 _DN_PART = re.compile(r"^\s*(CN|OU|DC)\s*=\s*(.+?)\s*$", re.IGNORECASE)
 
-ROLE_NONE, ROLE_CLUSTER, ROLE_CLIENT, ROLE_CLUSTER_AND_CLIENT = 0, 1, 2, 3
-ROLE_NAMES = {0: "None", 1: "Cluster", 2: "Client", 3: "ClusterAndClient"}
+ROLE_CLUSTER, ROLE_CLUSTER_AND_CLIENT = 1, 3  # ClusterNetworkRole Cluster, ClusterAndClient
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,6 @@ class NicAddress:
 
     node: str
     nic: str  # the adapter name ("Public")
-    description: str  # the adapter's InterfaceDescription
     address: str
     prefix_length: int
     gateway: str | None
@@ -102,10 +100,6 @@ class NetworkPlan:
     @property
     def dhcp(self) -> bool:
         return bool(self.interfaces) and all(i.dhcp for i in self.interfaces)
-
-    @property
-    def has_gateway(self) -> bool:
-        return any(i.gateway for i in self.interfaces)
 
 
 @dataclass(frozen=True)
@@ -201,7 +195,3 @@ def place_addresses(
                     "unconfigured", f"{plan.subnet.network_address}/{plan.subnet.prefixlen}"
                 )
     return None
-
-
-def subnet_mask(prefix_length: int) -> str:
-    return str(ipaddress.IPv4Network(f"0.0.0.0/{prefix_length}").netmask)
