@@ -115,3 +115,30 @@ def test_sessions_in_parallel_processes_lose_no_update(lab: Lab) -> None:
     assert [w.wait(timeout=60) for w in workers] == [0, 0, 0, 0]
     with lab.session() as state:
         assert state.counter == 40
+
+
+def test_a_session_can_let_other_processes_change_the_state_meanwhile(lab: Lab) -> None:
+    """A long cmdlet (New-Cluster waiting for its nodes) releases the lock so that the nodes' own
+    processes can write; what it changed before is kept, what they wrote is seen after."""
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom wsfclab.lab import Lab\n"
+        "lab = Lab.open(Path(sys.argv[1]))\n"
+        "with lab.session() as state:\n"
+        "    state.nodes['PBX-N2'].running = False\n"
+    )
+    with lab.session() as state:
+        node = state.nodes["PBX-N1"]
+        node.features["Failover-Clustering"].installed = True
+        with lab.released():
+            other = subprocess.run([sys.executable, "-c", script, str(lab.state_dir)], check=True, timeout=60)
+        assert other.returncode == 0
+        assert not state.nodes["PBX-N2"].running
+        assert state.nodes["PBX-N1"].features["Failover-Clustering"].installed
+        state.nodes["PBX-N1"].running = False
+    with lab.session() as state:
+        assert not state.nodes["PBX-N1"].running and not state.nodes["PBX-N2"].running
+
+
+def test_releasing_outside_a_session_is_refused(lab: Lab) -> None:
+    with pytest.raises(LabError, match="inside a session"), lab.released():
+        pass

@@ -82,6 +82,30 @@ options:
       - name: ansible_user
     keyword:
       - name: remote_user
+  transport:
+    description:
+      - The WinRM authentication this host uses in production, as the C(winrm) connection's O(transport)
+        takes it from C(ansible_winrm_transport), so that one inventory serves both.
+      - The first entry is the one used (each is accepted by the lab's nodes, so the C(winrm)
+        connection would stop at the first). Only V(credssp) changes what the lab does; see O(auth).
+      - Must agree with O(auth) about CredSSP when both are set.
+    type: list
+    elements: str
+    vars:
+      - name: ansible_winrm_transport
+  auth:
+    description:
+      - The authentication protocol this host uses in production, as the C(psrp) connection's O(auth)
+        takes it from C(ansible_psrp_auth) (default V(negotiate)).
+      - With V(credssp) (here or as the first O(transport)), the module's session holds the remote
+        user's delegated credentials, so cmdlets that reach another node or Active Directory
+        (C(New-Cluster), C(Add-ClusterNode), ...) work when the remote user is a domain account,
+        as on Windows. Any other protocol gives a token that cannot make a second hop; become with
+        a domain account's password is the other way to lift it.
+    type: str
+    choices: [basic, certificate, negotiate, kerberos, ntlm, credssp]
+    vars:
+      - name: ansible_psrp_auth
   pipelining:
     description:
       - Modules are always pipelined, as with the C(psrp) connection; C(ANSIBLE_KEEP_REMOTE_FILES)
@@ -105,6 +129,9 @@ all:
 """
 
 display = Display()
+
+# The transports pywinrm offers (winrm.FEATURE_SUPPORTED_AUTHTYPES), which the winrm connection checks.
+WINRM_TRANSPORTS = ("basic", "certificate", "ntlm", "kerberos", "plaintext", "ssl", "credssp")
 
 
 class Connection(ConnectionBase):
@@ -149,8 +176,29 @@ class Connection(ConnectionBase):
             raise AnsibleConnectionFailure(f"cannot open the lab in {state_dir}: {err}") from err
         node = self.get_option("node")
         user = self.get_option("remote_user") or "Administrator"
-        display.vvv(f"LAB: node {node} of {state_dir} as {user}", host=node)
-        return NodeHost(lab, node, user)
+        credssp = self._credssp()
+        shown = " over CredSSP" if credssp else ""
+        display.vvv(f"LAB: node {node} of {state_dir} as {user}{shown}", host=node)
+        return NodeHost(lab, node, user, credssp=credssp)
+
+    def _credssp(self) -> bool:
+        """Whether the session stands for a CredSSP logon, from the winrm or the psrp setting."""
+        transports = [str(x).strip().lower() for x in self.get_option("transport") or []]
+        unknown = [x for x in transports if x not in WINRM_TRANSPORTS]
+        if unknown:
+            raise AnsibleError(
+                f"ansible_winrm_transport: {unknown[0]!r} is not a WinRM transport; expected one of "
+                + ", ".join(WINRM_TRANSPORTS)
+            )
+        auth = self.get_option("auth")
+        by_winrm = transports[0] == "credssp" if transports else None
+        by_psrp = auth.lower() == "credssp" if auth else None
+        if by_winrm is not None and by_psrp is not None and by_winrm != by_psrp:
+            raise AnsibleError(
+                f"ansible_winrm_transport ({', '.join(transports)}) and ansible_psrp_auth ({auth}) disagree "
+                "about CredSSP; set the one of the connection this host uses in production"
+            )
+        return bool(by_winrm or by_psrp)
 
     def is_pipelining_enabled(self, wrap_async: bool = False) -> bool:
         return True

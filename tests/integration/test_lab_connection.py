@@ -89,3 +89,53 @@ def test_commands_and_files_reach_the_node(tmp_path: Path) -> None:
     assert (tmp_path / "b.txt").read_text() == "hello"
     with pytest.raises(AnsibleError, match="lab: Could not find a part of the path"):
         plugin.put_file(str(source), r"C:\No\Such\Dir\a.txt")
+
+
+def _var_connection(tmp_path: Path, **variables: Any) -> Any:
+    """The plugin set from inventory variables, as a play sets them."""
+    from ansible.plugins.loader import connection_loader
+
+    _init_plugin_loader()
+    plugin = connection_loader.get("pbxops.wsfc.lab", PlayContext(), None)
+    plugin.set_options(
+        var_options=variables,
+        direct={"node": "PBX-N1", "state_dir": str(tmp_path / "state"), "world": str(WORLD)},
+    )
+    return plugin
+
+
+@pytest.mark.parametrize(
+    ("variables", "credssp"),
+    [
+        ({}, False),
+        ({"ansible_psrp_auth": "credssp"}, True),
+        ({"ansible_psrp_auth": "negotiate"}, False),
+        ({"ansible_winrm_transport": "credssp"}, True),
+        ({"ansible_winrm_transport": ["credssp", "ntlm"]}, True),
+        ({"ansible_winrm_transport": ["ntlm", "credssp"]}, False),  # the first transport that works is used
+        ({"ansible_winrm_transport": ["kerberos"], "ansible_psrp_auth": "kerberos"}, False),
+    ],
+)
+def test_the_authentication_the_connection_stands_for_decides_the_credssp_logon(
+    tmp_path: Path, variables: dict[str, Any], credssp: bool
+) -> None:
+    plugin = _var_connection(tmp_path, **variables)
+    plugin._connect()
+    assert plugin._host.credssp is credssp
+
+
+def test_an_unknown_winrm_transport_is_refused(tmp_path: Path) -> None:
+    plugin = _var_connection(tmp_path, ansible_winrm_transport=["credsp"])
+    with pytest.raises(AnsibleError, match=r"ansible_winrm_transport.*'credsp'.*credssp"):
+        plugin._connect()
+
+
+def test_an_unknown_psrp_auth_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(AnsibleError, match=r"Invalid value 'credsp' for config 'auth'"):
+        _var_connection(tmp_path, ansible_psrp_auth="credsp")
+
+
+def test_winrm_and_psrp_settings_that_disagree_on_credssp_are_refused(tmp_path: Path) -> None:
+    plugin = _var_connection(tmp_path, ansible_winrm_transport=["ntlm"], ansible_psrp_auth="credssp")
+    with pytest.raises(AnsibleError, match=r"ansible_winrm_transport.*ansible_psrp_auth"):
+        plugin._connect()

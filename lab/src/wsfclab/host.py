@@ -74,10 +74,11 @@ def _filetime(iso: str) -> int:
 
 
 class NodeHost:
-    def __init__(self, lab: Lab, node: str, user: str = "Administrator") -> None:
+    def __init__(self, lab: Lab, node: str, user: str = "Administrator", *, credssp: bool = False) -> None:
         self.lab = lab
         self.node_name = node.upper()
         self.user = user
+        self.credssp = credssp  # the connection authenticates with CredSSP (delegated credentials)
 
     # -- files -----------------------------------------------------------------------------
 
@@ -259,7 +260,7 @@ class NodeHost:
             env.variables.update(
                 USERPROFILE=_SYSTEM_PROFILE, TEMP="C:\\Windows\\TEMP", TMP="C:\\Windows\\TEMP"
             )
-        with hop.logon(_logon(state, node, user, run.become)):
+        with hop.logon(_logon(state, node, user, run.become, credssp=self.credssp)):
             result, unsupported = self._module_result(state, node, run, env, user)
         if run.async_job is not None:
             return self._finish_async(state, env, run, result)
@@ -400,7 +401,9 @@ def _become_refusal(state: LabState, node: NodeState, become: payload.Become) ->
     return {"failed": True, "msg": f"failure during exec_wrapper: {record}", "exception": exception}
 
 
-def _logon(state: LabState, node: NodeState, user: str, become: payload.Become | None) -> hop.Logon:
+def _logon(
+    state: LabState, node: NodeState, user: str, become: payload.Become | None, *, credssp: bool
+) -> hop.Logon:
     """How the module's session logged on, for cmdlets that must reach a second machine."""
     resolved = accounts.translate(state, node, user)
     domain = state.domain.netbios_name if state.domain is not None and node.part_of_domain else None
@@ -408,11 +411,12 @@ def _logon(state: LabState, node: NodeState, user: str, become: payload.Become |
         resolved is not None and domain is not None and resolved.name.upper().startswith(f"{domain}\\")
     )
     if become is None:
-        return hop.Logon(user=user, domain_account=in_domain)
+        return hop.Logon(user=user, domain_account=in_domain, credssp=credssp)
     return hop.Logon(
         user=resolved.name if resolved is not None else user,
         domain_account=in_domain,
         become=True,
         become_password=become.has_password,
         become_logon_type=become.logon_type,
+        credssp=credssp,
     )

@@ -4,7 +4,9 @@
 ``with lab.session() as state:`` takes an exclusive lock across processes (ansible runs its forks in
 parallel), loads the state, refreshes the liveness of the processes it tracks, and saves atomically
 (write to a temporary file, then rename) when the block ends normally. An exception leaves the
-stored state as it was.
+stored state as it was. ``with lab.released():`` inside a session stores what the session changed so
+far and lets other processes (the nodes' cluster services) take the lock meanwhile; the session then
+goes on with the state as they left it.
 
 Layout of a state dir:
     state.json              the LabState
@@ -17,12 +19,14 @@ Layout of a state dir:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from wsfclab import paths, processes
 from wsfclab.build import initial_state
@@ -38,6 +42,7 @@ class Lab:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = Path(os.path.abspath(state_dir))
         self._held: LabState | None = None  # the state of the session this process is inside
+        self._lock_file: BinaryIO | None = None  # the flock handle of that session
 
     # -- opening and resetting -------------------------------------------------------------
 
@@ -109,13 +114,39 @@ class Lab:
             self._save(state)
 
     @contextlib.contextmanager
+    def released(self) -> Iterator[None]:
+        """Inside a session: save its state, release the lock for the block, then take the lock
+        again and reload the state into the session's own object (its top-level fields are
+        replaced, so look objects up again from the state afterwards)."""
+        state, handle = self._held, self._lock_file
+        if state is None or handle is None:
+            raise LabError("the lab's lock can be released only inside a session that holds it")
+        self._save(state)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            fresh = self._load()
+            processes.refresh(fresh)
+            for field in dataclasses.fields(fresh):
+                setattr(state, field.name, getattr(fresh, field.name))
+
+    def peek(self) -> LabState:
+        """The stored state, read without the lock (a save replaces the file at once): for watching
+        what other processes write, never for changing it."""
+        return self._load()
+
+    @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with open(self.state_dir / "lock", "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
+            outer, self._lock_file = self._lock_file, handle
             try:
                 yield
             finally:
+                self._lock_file = outer
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _load(self) -> LabState:

@@ -92,8 +92,16 @@ def _bootstrap() -> str:
     return f"powershell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand {encoded}"
 
 
-def _send(lab: Lab, pipelines: list[dict[str, Any]], become: dict[str, Any] | None = None) -> dict[str, Any]:
-    raw = NodeHost(lab, "N1").exec_command(_bootstrap(), _payload({"pipelines": pipelines}, become))
+def _send(
+    lab: Lab,
+    pipelines: list[dict[str, Any]],
+    become: dict[str, Any] | None = None,
+    *,
+    user: str = "Administrator",
+    credssp: bool = False,
+) -> dict[str, Any]:
+    host = NodeHost(lab, "N1", user, credssp=credssp)
+    raw = host.exec_command(_bootstrap(), _payload({"pipelines": pipelines}, become))
     (line,) = [x for x in raw.stdout.decode().splitlines() if x.strip()]
     result: dict[str, Any] = json.loads(line)
     return result
@@ -135,6 +143,34 @@ def test_over_the_wire_a_bare_user_name_is_the_domain_account_it_translates_to(l
 def test_over_the_wire_a_local_account_cannot_reach_the_other_node(lab: Lab) -> None:
     result = _send(
         lab, [NEW_CLUSTER], become={"become_user": ".\\Administrator", "become_pass": "Deploy-Pass-1"}
+    )
+    assert result["failed"], result
+    assert "You do not have administrative privileges on the server 'N2'." in result["msg"]
+
+
+def test_over_the_wire_credssp_with_a_domain_account_reaches_the_other_node(lab: Lab) -> None:
+    result = _send(lab, [NEW_CLUSTER], user="PBXLAB\\deploy", credssp=True)
+    assert "failed" not in result, result
+    assert result["results"][0]["output"][0]["Name"] == "PBXCL"
+
+
+def test_over_the_wire_the_same_domain_account_without_credssp_is_access_denied(lab: Lab) -> None:
+    result = _send(lab, [NEW_CLUSTER], user="PBXLAB\\deploy")
+    assert result["failed"], result
+    assert result["msg"].endswith("You do not have administrative privileges on the server 'N2'.")
+
+
+def test_over_the_wire_credssp_delegates_a_local_account_nowhere(lab: Lab) -> None:
+    """The delegated credentials are the node's own account, which no other node or domain knows."""
+    result = _send(lab, [NEW_CLUSTER], user="Administrator", credssp=True)
+    assert result["failed"], result
+    assert "You do not have administrative privileges on the server 'N2'." in result["msg"]
+
+
+def test_over_the_wire_a_passwordless_become_over_credssp_has_no_network_credentials(lab: Lab) -> None:
+    """become runs the module under an S4U token of its own, whatever the connection delegated."""
+    result = _send(
+        lab, [NEW_CLUSTER], become={"become_user": "PBXLAB\\deploy"}, user="PBXLAB\\deploy", credssp=True
     )
     assert result["failed"], result
     assert "You do not have administrative privileges on the server 'N2'." in result["msg"]

@@ -95,3 +95,43 @@ def test_stop_and_start_a_node(lab: Lab) -> None:
     started = change(lab, "N1", ("Start-ClusterNode", {"Name": ["N2"]}))
     assert "failed" not in started, started
     wait_for(lab, lambda s: s.cluster is not None and s.cluster.nodes["N2"].state == "Up")
+
+
+def _pin_storage_to_n1(lab: Lab) -> None:
+    """Available Storage can run on N1 only: its disk's possible owners are N1 alone."""
+    (disk,) = [
+        r["Name"] for r in output(lab, "N1", "Get-ClusterResource") if r["OwnerGroup"] == "Available Storage"
+    ]
+    pinned = change(lab, "N1", ("Set-ClusterOwnerNode", {"Resource": disk, "Owners": ["N1"]}))
+    assert "failed" not in pinned, pinned
+    moved = change(lab, "N1", ("Move-ClusterGroup", {"Name": "Available Storage", "Node": "N1"}))
+    assert "failed" not in moved, moved
+
+
+def _group(lab: Lab, name: str) -> dict[str, Any]:
+    (group,) = output(lab, "N1", "Get-ClusterGroup", {"Name": name})
+    return dict(group)
+
+
+def test_a_drain_that_cannot_move_a_role_fails_and_leaves_it_running(lab: Lab) -> None:
+    _pin_storage_to_n1(lab)
+    paused = change(lab, "N1", ("Suspend-ClusterNode", {"Name": ["N1"], "Drain": True, "Wait": True}))
+    (node,) = paused["results"][0]["output"]
+    assert (node["State"], node["DrainStatus"]) == ("Paused", "Failed")
+    assert (_group(lab, "Available Storage")["OwnerNode"], _group(lab, "Available Storage")["State"]) == (
+        "N1",
+        "Online",
+    )
+
+
+def test_force_drain_stops_the_role_that_cannot_move_and_pauses_the_node(lab: Lab) -> None:
+    """ "any workload that failed will be stopped ... Thereafter, the node will be forced to pause"
+    (Suspend-ClusterNode, -ForceDrain)."""
+    _pin_storage_to_n1(lab)
+    paused = change(
+        lab, "N1", ("Suspend-ClusterNode", {"Name": ["N1"], "Drain": True, "ForceDrain": True, "Wait": True})
+    )
+    (node,) = paused["results"][0]["output"]
+    assert node["State"] == "Paused"
+    assert _group(lab, "Available Storage")["State"] != "Online"
+    assert _group(lab, "Cluster Group")["OwnerNode"] == "N2"

@@ -295,11 +295,48 @@ def test_resources_stop_start_fail_and_are_removed(lab: Lab) -> None:
 
 
 def test_the_cluster_log_is_written_on_each_node(shared: Lab) -> None:
-    result = change(shared, "N1", ("Get-ClusterLog", {}))
+    """Each node writes its own Cluster.log in its cluster reports folder (Get-ClusterLog page,
+    example 1; "The Cluster.log files can be found in ... c:\\windows\\cluster\\Reports on each
+    node", Failover Clustering blog, "Windows Server 2016 ... Enhancements - Cluster Log")."""
+    with delegated():
+        result = change(shared, "N1", ("Get-ClusterLog", {}))
     files = result["results"][0]["output"]
     assert [f["FullName"] for f in files] == [
-        "C:\\Windows\\Cluster\\Reports\\N1_cluster.log",
-        "C:\\Windows\\Cluster\\Reports\\N2_cluster.log",
+        "C:\\Windows\\Cluster\\Reports\\Cluster.log",
+        "C:\\Windows\\Cluster\\Reports\\Cluster.log",
     ]
     with shared.session() as state:
-        assert shared.resolve_path(state, "N2", files[1]["FullName"]).is_file()
+        for node in ("N1", "N2"):
+            log = shared.resolve_path(state, node, "C:\\Windows\\Cluster\\Reports\\Cluster.log")
+            assert log.is_file()
+
+
+def test_the_cluster_log_of_every_node_is_copied_to_the_local_destination(shared: Lab) -> None:
+    """-Destination copies each node's log there, with the node's name in the file's name; the
+    folder is the local node's (here N2, which is not the cluster's first node)."""
+    with delegated():
+        result = change(shared, "N2", ("Get-ClusterLog", {"Destination": "C:\\Logs"}))
+    assert "failed" not in result, result
+    files = result["results"][0]["output"]
+    assert [f["FullName"] for f in files] == ["C:\\Logs\\N1_cluster.log", "C:\\Logs\\N2_cluster.log"]
+    with shared.session() as state:
+        assert all(shared.resolve_path(state, "N2", f["FullName"]).is_file() for f in files)
+
+
+def test_the_cluster_log_of_other_nodes_needs_the_second_hop(shared: Lab) -> None:
+    """ "This cmdlet cannot be run remotely without ... CredSSP" (Get-ClusterLog page): it reaches
+    every node it logs; the local node's own log alone needs no hop."""
+    refused = change(shared, "N1", ("Get-ClusterLog", {}))
+    assert refused["failed"] and refused["msg"].endswith(
+        "You do not have administrative privileges on the server 'N2'."
+    )
+    local = change(shared, "N1", ("Get-ClusterLog", {"Node": ["N1"]}))
+    assert "failed" not in local, local
+    assert [f["FullName"] for f in local["results"][0]["output"]] == [
+        "C:\\Windows\\Cluster\\Reports\\Cluster.log"
+    ]
+
+
+def test_the_cluster_log_is_a_change_so_it_never_runs_in_a_read_pipeline(shared: Lab) -> None:
+    refused = run(shared, "N1", pipeline("read", ("Get-ClusterLog", {"Node": ["N1"]})))
+    assert refused["failed"] and "changes: false" in refused["msg"], refused

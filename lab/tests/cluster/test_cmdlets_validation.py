@@ -132,7 +132,7 @@ def test_include_runs_only_that_category_and_list_names_the_tests(tmp_path: Path
     lab = world(tmp_path, one_nic)
     warnings = _warnings(_validate(lab, {**BOTH, "Include": ["Storage"]}))
     assert not any(w.startswith("Network") for w in warnings)
-    listed = run(lab, "N1", pipeline("list", ("Test-Cluster", {"List": True}), changes=True))
+    listed = run(lab, "N1", pipeline("list", ("Test-Cluster", {"List": True})), check_mode=True)
     names = {(t["Category"], t["DisplayName"]) for t in listed["results"][0]["output"]}
     assert ("Network", "Validate Network Communication") in names
     assert ("Storage", "List Potential Cluster Disks") in names
@@ -179,3 +179,9 @@ def test_test_cluster_changes_the_node_so_it_never_runs_in_check_mode(tmp_path: 
     lab = world(tmp_path)
     result = run(lab, "N1", pipeline("validate", ("Test-Cluster", BOTH), changes=True), check_mode=True)
     assert result["failed"] and "check mode" in result["msg"]
+
+
+def test_test_cluster_that_writes_its_report_is_refused_in_a_read_pipeline(tmp_path: Path) -> None:
+    """Only -List writes nothing; a read pipeline that runs the tests would write in check mode."""
+    result = run(world(tmp_path), "N1", pipeline("validate", ("Test-Cluster", {"Node": ["N1"]})))
+    assert result["failed"] and "says changes: false" in result["msg"], result

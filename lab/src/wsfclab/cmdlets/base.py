@@ -113,16 +113,26 @@ class CmdletDef:
     inputs: dict[str, str] = field(default_factory=dict)  # "*" binds objects of any class
     changes: bool = False
     batch: bool = False  # runs once over all piped objects (Select-Object -First needs them together)
+    reads_with: tuple[str, ...] = ()  # switches with which a changing cmdlet only reads (Test-Cluster -List)
+
+    def changes_with(self, parameters: Mapping[str, Any]) -> bool:
+        """Whether a call with these (canonical) parameters changes the host."""
+        return self.changes and not any(parameters.get(switch) for switch in self.reads_with)
 
 
 REGISTRY: dict[str, CmdletDef] = {}
 
 
 def cmdlet(
-    name: str, *, inputs: dict[str, str] | None = None, changes: bool = False, batch: bool = False
+    name: str,
+    *,
+    inputs: dict[str, str] | None = None,
+    changes: bool = False,
+    batch: bool = False,
+    reads_with: tuple[str, ...] = (),
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        REGISTRY[name.lower()] = CmdletDef(name, handler, dict(inputs or {}), changes, batch)
+        REGISTRY[name.lower()] = CmdletDef(name, handler, dict(inputs or {}), changes, batch, reads_with)
         return handler
 
     return register

@@ -123,7 +123,7 @@ class _NodeSteps:
         name = binding.cmdlet.name
         if definition is None:
             raise Unsupported(f"{name} is not simulated")
-        if definition.changes and not step.changes:
+        if definition.changes_with(binding.parameters) and not step.changes:
             raise UndeclaredChange(
                 f"{name} changes the host, but pipeline '{step.pipeline}' says changes: false; "
                 "mark it changes: true so that check mode skips it"

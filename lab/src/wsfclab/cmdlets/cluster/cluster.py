@@ -5,7 +5,8 @@ computer name, or a distinguished name that also says where the computer object 
 (reachable, with the feature), the addresses (``rules.plan_networks``: which networks need
 ``-StaticAddress`` or ``-IgnoreNetwork``, with the source of that rule), the second hop to the other
 nodes and to Active Directory, and the right to create the cluster's computer object (the world's
-``active_directory.may_create_computer_objects``). Like the Create Cluster wizard it then configures
+``active_directory.may_create_computer_objects``). Like the Create Cluster wizard it waits until
+every node has joined (``joining``), then configures
 a disk witness when the cluster has an even number of nodes and a suitable disk, writes its report
 under ``C:\\Windows\\Cluster\\Reports\\`` and, when something is off, says so on the warning stream
 with the report's path ([TP-31628828688]).
@@ -22,7 +23,7 @@ from wsfclab.cluster import api
 from wsfclab.cluster import database as db
 from wsfclab.cluster.errors import ClusterError
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet
-from wsfclab.cmdlets.cluster import common, hop, render, rules, settable
+from wsfclab.cmdlets.cluster import common, hop, joining, render, rules, settable
 from wsfclab.errors import CmdletError, ErrorCategory, Unsupported
 from wsfclab.state import NodeState
 
@@ -78,6 +79,7 @@ def new_cluster(call: Call) -> list[CimObject]:
             administrative_access_point=access_point,
         ),
     )
+    created = joining.wait_until_joined(call, list(created.nodes), wrapper)
     issues = _configure_witness(call, created)
     path = _write_report(call, created, issues)
     if issues:

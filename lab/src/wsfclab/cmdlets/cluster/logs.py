@@ -1,19 +1,27 @@
-"""Get-ClusterLog: writes ``<node>_cluster.log`` for each node from the events the lab's cluster
-services recorded, and returns the files (System.IO.FileInfo), as Windows does.
+"""Get-ClusterLog: each node writes its cluster log from the events the lab's cluster services
+recorded, and the cmdlet returns the files (System.IO.FileInfo), as Windows does.
 
-Without ``-Destination`` each node's log is written in its own ``C:\\Windows\\Cluster\\Reports``;
-with it, every log is copied to that folder of the local node, which reaches the other nodes (a
-second hop for a remote session).
+Without ``-Destination`` each node writes ``Cluster.log`` in its own ``C:\\Windows\\Cluster\\Reports``
+(the page's example 1; "The Cluster.log files can be found in the ... directory (usually
+c:\\windows\\cluster\\Reports) on each node", Failover Clustering team blog, "Windows Server 2016
+Failover Cluster Troubleshooting Enhancements - Cluster Log", 2015). With it, every log is copied
+to that folder of the local node "with the Server's name appended" (``<NODE>_cluster.log``, the same
+post). The cmdlet "cannot be run remotely without CredSSP" (the page's note): logging a node other
+than the local one is a second hop, with or without ``-Destination``.
 """
 
 from __future__ import annotations
 
+import ntpath
 import time
 
-from wsfclab.cluster import api
+from wsfclab.cluster import api, events
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet
 from wsfclab.cmdlets.cluster import common, render
 from wsfclab.errors import Unsupported
+
+REPORTS = "C:\\Windows\\Cluster\\Reports"
+NODE_LOG = "Cluster.log"
 
 
 @cmdlet("Get-ClusterLog", inputs={render.CLUSTER: "InputObject"}, changes=True)
@@ -23,34 +31,25 @@ def get_cluster_log(call: Call) -> list[CimObject]:
         if call.get(unsupported):
             raise Unsupported(f"Get-ClusterLog -{unsupported}")
     cdb = common.target_cluster(call)
-    nodes = [str(n) for n in call.as_list("Node") or []] or None
-    chosen = nodes or common.hosts_of(cdb)
+    named = [str(n) for n in call.as_list("Node") or []]
+    # Without -Node, the members whose cluster service runs ("each server that is a member of the
+    # cluster and is currently running", the same post).
+    running = [n for n in common.hosts_of(cdb) if cdb.nodes[n].state != "Down"]
+    chosen = [common.run(call, None, api.node, cdb, n).name for n in named] or running
+    common.require_second_hop(call, chosen)
     destination = call.get("Destination")
-    if destination is not None:
-        common.require_second_hop(call, chosen)
     span = call.get("TimeSpan")
-    paths = common.run(
-        call,
-        None,
-        lambda: api.write_cluster_log(
-            call.lab,
-            call.state,
-            nodes=nodes,
-            destination=str(destination) if destination is not None else None,
-            timespan_minutes=int(span) if span is not None else None,
-            use_local_time=bool(call.get("UseLocalTime")),
-        ),
-    )
+    since = time.time() - int(span) * 60 if span is not None else None
     now = time.time()
     files = []
-    for path in paths:
-        owner = call.node.name if destination is not None else path_node(path, chosen)
+    for name in chosen:
+        text = events.render_log(call.lab, name, since=since, local_time=bool(call.get("UseLocalTime")))
+        if destination is None:
+            owner, path = name, ntpath.join(REPORTS, NODE_LOG)
+        else:
+            owner, path = call.node.name, ntpath.join(str(destination), f"{name}_cluster.log")
         local = call.lab.resolve_path(call.state, owner, path)
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_text(text, encoding="utf-8")
         files.append(render.file_info(path, local.stat().st_size, now))
     return files
-
-
-def path_node(path: str, nodes: list[str]) -> str:
-    """The node whose log ``...\\<NODE>_cluster.log`` is."""
-    name = path.rsplit("\\", 1)[-1].removesuffix("_cluster.log").upper()
-    return next(n for n in nodes if n.upper() == name)

@@ -2,7 +2,8 @@
 
 Add-ClusterNode and Remove-ClusterNode reach the node they add or evict, so they need credentials
 that travel ("cannot be run remotely without CredSSP", [PS]); the others ask the local cluster
-service. Without ``-Name`` the node cmdlets act on the local node, as on Windows.
+service. Add-ClusterNode returns once the node has joined (``joining``); Start-ClusterNode returns
+it Joining, as on Windows. Without ``-Name`` the node cmdlets act on the local node, as on Windows.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from wsfclab.cluster import api
 from wsfclab.cluster import database as db
 from wsfclab.cluster.errors import ClusterError
 from wsfclab.cmdlets.base import Call, CimObject, cmdlet
-from wsfclab.cmdlets.cluster import common, render
+from wsfclab.cmdlets.cluster import common, joining, render
 from wsfclab.errors import Unsupported
 
 
@@ -51,7 +52,7 @@ def add_cluster_node(call: Call) -> list[CimObject]:
                 ),
             )
     common.require_second_hop(call, names)
-    added = []
+    added: list[str] = []
     for name in names:
         wrapper = f"An error occurred while adding node '{name}' to cluster '{cdb.name}'."
         node = common.run(
@@ -63,8 +64,12 @@ def add_cluster_node(call: Call) -> list[CimObject]:
             name,
             no_storage=bool(call.get("NoStorage")),
         )
-        added.append(render.node(cdb, node))
-    return added
+        added.append(node.name)
+    joined = cdb
+    for name in added:
+        wrapper = f"An error occurred while adding node '{name}' to cluster '{cdb.name}'."
+        joined = joining.wait_until_joined(call, [name], wrapper)
+    return [render.node(joined, joined.nodes[name]) for name in added]
 
 
 @cmdlet("Remove-ClusterNode", inputs={render.NODE: "InputObject"}, changes=True)

@@ -4,7 +4,8 @@ As on Windows ([PS] Test-Cluster; transcripts in wsfc-behaviour.md 1.4): each te
 something writes one warning line (``Network - Validate Network Communication: The test reported
 some warnings..``), then one warning carries the verdict and the report's path; the output is the
 report file (System.IO.FileInfo), written under ``C:\\Windows\\Cluster\\Reports\\`` on the node
-that ran the cmdlet. ``-List`` returns the tests instead (ClusterTestInfo) and runs nothing.
+that ran the cmdlet, so the cmdlet is a change. ``-List`` returns the tests instead (ClusterTestInfo),
+runs nothing and writes nothing, so a read pipeline (one check mode runs) may call it.
 Nodes that already belong to a cluster bring the whole cluster into the test.
 """
 
@@ -24,7 +25,7 @@ from wsfclab.state import NodeState
 REPORTS = "C:\\Windows\\Cluster\\Reports"
 
 
-@cmdlet("Test-Cluster", inputs={CLUSTER: "InputObject"}, changes=True)
+@cmdlet("Test-Cluster", inputs={CLUSTER: "InputObject"}, changes=True, reads_with=("List",))
 def test_cluster(call: Call) -> list[CimObject]:
     common.require_module(call)
     for unsupported in ("Disk", "Pool"):
