@@ -11,7 +11,10 @@ then measures:
    extension 2000 (its binding is in the database before pbxd starts); answered, ACKed along
    the recorded route, hung up; highest rate with zero failures;
 3. pbxd's resident memory after 1,000, 10,000 and 20,000 calls, each measured once the
-   transactions of those calls have ended (RFC 3261 keeps them 32 s over UDP).
+   transactions of those calls have ended (RFC 3261 keeps them 32 s over UDP);
+4. overload: after each ladder, a step at 2x and one at 4x the rate found (the knee), each
+   followed by a step at the knee. pbxd must stay up, say in its log that it shed load (503
+   with Retry-After), and the knee step after the burst must pass again.
 
 Every SIPp run is bounded in calls and time; pbxd and the uas are stopped at the end. Traffic
 goes to 127.0.0.1 only.
@@ -20,6 +23,8 @@ goes to 127.0.0.1 only.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import shutil
 import signal
 import socket
@@ -30,6 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from pbxd.extensions import make_extension
 from pbxd.store import open_database
@@ -58,10 +64,29 @@ class Run:
     ok: bool
     elapsed: float
     detail: str
+    successful: int = 0
+    failed: int = 0
 
     @property
     def achieved(self) -> float:
         return self.calls / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def successful_per_s(self) -> float:
+        return self.successful / self.elapsed if self.elapsed else 0.0
+
+
+def read_counts(stat_file: Path) -> tuple[int, int]:
+    """(successful, failed) calls from the last line of SIPp's -trace_stat file."""
+    try:
+        lines = [line for line in stat_file.read_text().splitlines() if line.strip()]
+    except OSError:
+        return 0, 0
+    if len(lines) < 2:
+        return 0, 0
+    header, last = lines[0].split(";"), lines[-1].split(";")
+    values = dict(zip(header, last, strict=False))
+    return int(values.get("SuccessfulCall(C)", 0) or 0), int(values.get("FailedCall(C)", 0) or 0)
 
 
 def prepare(workdir: Path, uas_port: int) -> str:
@@ -98,6 +123,7 @@ ring_timeout = 30
 
 [database]
 url = "{url}"
+synchronous = "FULL"
 
 [log]
 level = "WARNING"
@@ -140,9 +166,19 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def sipp(args: list[str], calls: int, rate: int, workdir: Path, timeout: float) -> Run:
-    """Run one bounded SIPp client; ok when every call succeeded in about calls/rate seconds."""
+def sipp(
+    args: list[str],
+    calls: int,
+    rate: int,
+    workdir: Path,
+    timeout: float,
+    *,
+    watch: Callable[[], None] = lambda: None,
+) -> Run:
+    """Run one bounded SIPp client; ok when every call succeeded in about calls/rate seconds.
+    ``watch`` is called about twice a second while SIPp runs (to sample pbxd's memory)."""
     port = free_port()
+    stat_file = workdir / f"stat-{port}.csv"
     command = [
         SIPP,
         *args,
@@ -164,18 +200,32 @@ def sipp(args: list[str], calls: int, rate: int, workdir: Path, timeout: float) 
         str(workdir / f"errors-{port}.log"),
         "-max_retrans",
         "3",
+        "-trace_stat",
+        "-stf",
+        str(stat_file),
+        "-fd",
+        "1",
     ]
     started = time.monotonic()
-    result = subprocess.run(command, capture_output=True, timeout=timeout + 15, cwd=workdir, check=False)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir)
+    try:
+        while process.poll() is None and time.monotonic() - started < timeout + 15:
+            watch()
+            time.sleep(0.5)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        returncode = process.wait(timeout=10)
     elapsed = time.monotonic() - started
     expected = calls / rate
     # The offered rate was achieved: within 5 % (plus half a second for the last calls to end).
     on_time = elapsed <= expected * 1.05 + 0.5
-    detail = f"exit {result.returncode}" + ("" if on_time else f", late ({elapsed:.1f}s for {expected:.1f}s)")
-    return Run(rate, calls, result.returncode == 0 and on_time, elapsed, detail)
+    detail = f"exit {returncode}" + ("" if on_time else f", late ({elapsed:.1f}s for {expected:.1f}s)")
+    successful, failed = read_counts(stat_file)
+    return Run(rate, calls, returncode == 0 and on_time, elapsed, detail, successful, failed)
 
 
-def ladder(name: str, rates: list[int], seconds: float, attempt: Callable[[int, int], Run]) -> Run | None:
+def ladder(name: str, rates: list[int], seconds: float, attempt: Attempt) -> Run | None:
     """Try each rate for ``seconds``; stop at the first failure. The best passing run wins."""
     best: Run | None = None
     for rate in rates:
@@ -202,6 +252,7 @@ class Setup:
     port: int
     quick: bool
     seconds: float  # per ladder step
+    overload: bool = True  # the 2x and 4x steps after each ladder
 
 
 class Pbxd:
@@ -209,7 +260,8 @@ class Pbxd:
     phase, so that one phase's load does not weigh on the next)."""
 
     def __init__(self, setup: Setup, phase: str) -> None:
-        self._log = (setup.workdir / f"pbxd-{phase}.log").open("wb")
+        self.log_path = setup.workdir / f"pbxd-{phase}.log"
+        self._log = self.log_path.open("wb")
         command = [sys.executable, "-m", "pbxd", "--config", str(setup.config), "run"]
         self.process = subprocess.Popen(command, stdout=self._log, stderr=self._log)
         try:
@@ -233,7 +285,82 @@ class Pbxd:
 
     @property
     def rss(self) -> float:
-        return rss_mb(self.process.pid)
+        return rss_mb(self.process.pid) if self.alive else 0.0
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def wait_idle(self, limit: float = 30.0) -> float:
+        """Seconds until pbxd used under 5 % of a core over one second (at most ``limit``):
+        the end of the burst's after-effects, as the shared harness's idle check."""
+        started = time.monotonic()
+        while self.alive and time.monotonic() - started < limit:
+            before = self.cpu_seconds()
+            time.sleep(1.0)
+            if self.cpu_seconds() - before < 0.05:
+                break
+        return time.monotonic() - started
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size
+
+    def overload_lines(self, since: int) -> list[str]:
+        """The load shedder's log lines written after byte ``since``."""
+        with self.log_path.open("rb") as log:
+            log.seek(since)
+            text = log.read().decode(errors="replace")
+        return [line for line in text.splitlines() if "pbxd.overload" in line]
+
+
+class Attempt(Protocol):
+    """One SIPp run at ``rate`` for ``calls`` calls; ``watch`` samples pbxd while it runs."""
+
+    def __call__(self, rate: int, calls: int, watch: Callable[[], None] = ...) -> Run: ...
+
+
+def overload_steps(name: str, knee: Run, pbxd: Pbxd, seconds: float, attempt: Attempt) -> list[str]:
+    """2x and 4x the knee, each followed by the knee again; returns summary lines."""
+    summary = []
+    for factor in (2, 4):
+        rate = knee.rate * factor
+        peak = [pbxd.rss]
+
+        def sample(peak: list[float] = peak) -> None:
+            peak[0] = max(peak[0], pbxd.rss)
+
+        log_at = pbxd.log_size()
+        burst = attempt(rate, int(rate * seconds), sample)
+        alive = pbxd.alive
+        line = (
+            f"{name} at {factor}x the knee ({rate}/s offered x {burst.calls}): "
+            f"{burst.successful} ok ({burst.successful_per_s:.0f}/s), {burst.failed} failed; "
+            f"pbxd {'up' if alive else 'DOWN (exit ' + str(pbxd.process.returncode) + ')'}, "
+            f"peak RSS {peak[0]:.1f} MB"
+        )
+        if alive:
+            idle = pbxd.wait_idle()
+            after = attempt(knee.rate, int(knee.rate * seconds), sample)
+            verdict = "passed" if after.ok else f"FAILED ({after.detail}, {after.failed} failed)"
+            line += (
+                f"; idle {idle:.0f} s after the burst; then the knee ({knee.rate}/s): {verdict}, "
+                f"{after.achieved:.0f}/s achieved"
+            )
+        shed = pbxd.overload_lines(log_at)
+        counts = [int(m) for text in shed for m in re.findall(r"shed (\d+) new requests", text)]
+        started = sum(1 for text in shed if "overloaded (" in text)
+        line += f"; log: {started} shedding episode(s) began, {max(counts, default=0)} requests shed (503)"
+        print(f"  {line}")
+        for text in shed[:3]:
+            print(f"    {text[:200]}")
+        summary.append(line)
+        if not alive:
+            break
+    return summary
 
 
 def main() -> int:
@@ -246,6 +373,9 @@ def main() -> int:
         "--phases",
         default="register,calls,memory",
         help="comma-separated phases to run (default: register,calls,memory)",
+    )
+    parser.add_argument(
+        "--no-overload", action="store_true", help="skip the 2x and 4x overload steps after each ladder"
     )
     options = parser.parse_args()
     if not Path(SIPP).exists():
@@ -265,25 +395,28 @@ def main() -> int:
         cwd=workdir,
     )
 
-    def register(rate: int, calls: int) -> Run:
+    def register(rate: int, calls: int, watch: Callable[[], None] = lambda: None) -> Run:
         scenario = [target, "-sf", str(SCENARIOS / "register.xml"), "-inf", str(users)]
-        return sipp(scenario, calls, rate, workdir, 60)
+        return sipp(scenario, calls, rate, workdir, 60, watch=watch)
 
-    def call(rate: int, calls: int) -> Run:
+    def call(rate: int, calls: int, watch: Callable[[], None] = lambda: None) -> Run:
         scenario = [target, "-sf", str(SCENARIOS / "uac_auth.xml"), "-inf", str(users), "-s", CALLEE]
-        return sipp(scenario, calls, rate, workdir, 90)
+        return sipp(scenario, calls, rate, workdir, 90, watch=watch)
 
     print(f"pbxd on {target}, store: SQLite file {workdir / 'pbx.db'} (write-through)")
     phases = set(options.phases.split(","))
-    setup = Setup(workdir, config, pbx_port, options.quick, seconds)
+    setup = Setup(workdir, config, pbx_port, options.quick, seconds, overload=not options.no_overload)
     best_register = best_call = None
+    overload: list[str] = []
     rss: dict[int, float] = {}
     runs: list[Run] = []
     try:
         if "register" in phases:
-            best_register = register_phase(setup, register)
+            best_register, lines = register_phase(setup, register)
+            overload += lines
         if "calls" in phases:
-            best_call = calls_phase(setup, call)
+            best_call, lines = calls_phase(setup, call)
+            overload += lines
         if "memory" in phases:
             rss, runs = memory_phase(setup, call)
         memory_ok = all(run.ok for run in runs)
@@ -297,6 +430,8 @@ def main() -> int:
         if "memory" in phases:
             print("RSS after " + "; ".join(f"{calls:,} calls: {mb:.1f} MB" for calls, mb in rss.items()))
             print(f"every memory run free of failures: {memory_ok}")
+        for line in overload:
+            print(line)
         return 0
     finally:
         if uas.poll() is None:
@@ -311,20 +446,23 @@ def main() -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-Attempt = Callable[[int, int], Run]
-
-
-def register_phase(setup: Setup, register: Attempt) -> Run | None:
+def register_phase(setup: Setup, register: Attempt) -> tuple[Run | None, list[str]]:
     with Pbxd(setup, "register") as pbxd:
         print(f"RSS at start: {pbxd.rss:.1f} MB")
-        rates = [500, 1000] if setup.quick else [1000, 1500, 2000, 2500, 3000, 3500, 4000]
-        return ladder("register", rates, setup.seconds, register)
+        rates = [500, 1000] if setup.quick else [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000]
+        best = ladder("register", rates, setup.seconds, register)
+        if best is None or not setup.overload:
+            return best, []
+        return best, overload_steps("register", best, pbxd, setup.seconds, register)
 
 
-def calls_phase(setup: Setup, call: Attempt) -> Run | None:
-    with Pbxd(setup, "calls"):
-        rates = [100, 200] if setup.quick else [200, 300, 400, 500, 600, 700, 800, 1000, 1200]
-        return ladder("calls", rates, setup.seconds, call)
+def calls_phase(setup: Setup, call: Attempt) -> tuple[Run | None, list[str]]:
+    with Pbxd(setup, "calls") as pbxd:
+        rates = [100, 200] if setup.quick else [50, 100, 200, 300, 400, 500, 600, 700, 800, 1000, 1200]
+        best = ladder("calls", rates, setup.seconds, call)
+        if best is None or not setup.overload:
+            return best, []
+        return best, overload_steps("calls", best, pbxd, setup.seconds, call)
 
 
 def memory_phase(setup: Setup, call: Attempt) -> tuple[dict[int, float], list[Run]]:

@@ -1,6 +1,7 @@
 """Call detail records: one ``CallRecord`` per call, written when the call is answered and
 again when it ends. Writes go through one queue, in order, so that the "ended" version of a
-record never overtakes its "answered" version.
+record never overtakes its "answered" version; versions queued together are written as one,
+the latest.
 
 A call is known by its Call-ID and the caller's From tag (a Call-ID alone may come again), and
 an answered call ends only by a BYE of its own dialog, that is with both tags right, that the
@@ -131,10 +132,30 @@ class CallRecorder:
 
     async def _write_forever(self) -> None:
         while True:
-            record = await self._queue.get()
+            taken = [await self._queue.get()]
+            while not self._queue.empty():
+                taken.append(self._queue.get_nowait())
             try:
-                await self.store.put_call_record(record)
-            except Exception:
-                log.exception("could not write the call record of %s", record.call_id)
+                await self._write(taken)
             finally:
-                self._queue.task_done()
+                for _ in taken:
+                    self._queue.task_done()
+
+    async def _write(self, records: list[CallRecord]) -> None:
+        """Write what was queued together: only the latest version of each record (a call
+        answered and ended while the writer was busy is written once, already finished, which
+        the upsert would have made of the two versions), all submitted at once so that the
+        store can commit them together."""
+        latest: dict[str, CallRecord] = {}
+        for record in records:
+            latest[record.record_id] = record
+        outcomes = await asyncio.gather(
+            *(self.store.put_call_record(record) for record in latest.values()), return_exceptions=True
+        )
+        for record, outcome in zip(latest.values(), outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                if isinstance(outcome, asyncio.CancelledError):
+                    raise outcome
+                log.error(
+                    "could not write the call record of %s: %s", record.call_id, outcome, exc_info=outcome
+                )

@@ -34,7 +34,7 @@ from pbxd.store.base import CallRecord, Extension
 from pbxd.store.database import Database
 from pbxd.store.errors import StoreError
 from pbxd.store.inuse import DatabaseInUseError
-from pbxd.store.url import SqliteUrl, parse_database_url, redact_url
+from pbxd.store.url import SqliteUrl, foreign_windows_path, parse_database_url, redact_url
 
 
 class CommandError(Exception):
@@ -345,6 +345,17 @@ def db_migrate(config: PbxConfig) -> Result:
 
 def config_check(config: PbxConfig, source: Path) -> Result:
     listen = [f"{x.transport}:{x.host}:{x.port}" for x in config.sip.listen]
+    # A Windows configuration is valid anywhere (a controller may check it before copying it
+    # to the node), but its drive paths cannot be used on this system: say so.
+    database = parse_database_url(config.database.url)
+    paths = [("log.file", str(config.log.file))] if config.log.file else []
+    if isinstance(database, SqliteUrl):
+        paths.append(("database.url", database.path))
+    notes = [
+        f"{key} {path} is a Windows path: used as written on Windows, refused on this system"
+        for key, path in paths
+        if foreign_windows_path(key, path)
+    ]
     trunk_names = [t.name for t in config.trunks]
     summary = {
         "file": str(source),
@@ -356,6 +367,7 @@ def config_check(config: PbxConfig, source: Path) -> Result:
         "log_file": None if config.log.file is None else str(config.log.file),
         "trunks": trunk_names,
         "dialplan_rules": len(config.dialplan),
+        "notes": notes,
     }
     text = (
         f"{source}: valid\n"
@@ -366,7 +378,7 @@ def config_check(config: PbxConfig, source: Path) -> Result:
         + (f" to {config.log.file}" if config.log.file else " (console only)")
         + "\n"
         f"  trunks:   {', '.join(trunk_names) or 'none'}\n"
-        f"  dialplan: {len(config.dialplan)} rule(s)"
+        f"  dialplan: {len(config.dialplan)} rule(s)" + "".join(f"\n  note:     {note}" for note in notes)
     )
     return Result(False, text, summary)
 
@@ -419,14 +431,16 @@ def version() -> str:
 
 
 def sip_probe(config: PbxConfig, timeout: float) -> str | None:
-    """Send OPTIONS to the PBX's first UDP listen address: None if a SIP response came back,
-    else why not. This is the server's own health, as a phone or the cluster would see it."""
-    listen = next((x for x in config.sip.listen if x.transport == "udp"), None)
-    if listen is None:
-        return "not probed: no UDP listen address"
+    """Send OPTIONS to the PBX's first listen address (UDP if there is one, else TCP): None if
+    a SIP response came back, else why not. This is the server's own health, as a phone or the
+    cluster would see it."""
+    listens = sorted(config.sip.listen, key=lambda x: x.transport != "udp")
+    listen = listens[0]
     host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(listen.host, listen.host)  # noqa: S104
+    where = f"{listen.transport}:{host}:{listen.port}"
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+    kind = socket.SOCK_DGRAM if listen.transport == "udp" else socket.SOCK_STREAM
+    with socket.socket(family, kind) as sock:
         sock.settimeout(timeout)
         try:
             sock.connect((host, listen.port))
@@ -436,19 +450,19 @@ def sip_probe(config: PbxConfig, timeout: float) -> str | None:
             branch = "z9hG4bK-stats-" + secrets.token_hex(6)
             probe = (
                 f"OPTIONS sip:{shown}:{listen.port} SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP {local}:{local_port};branch={branch};rport\r\n"
+                f"Via: SIP/2.0/{listen.transport.upper()} {local}:{local_port};branch={branch};rport\r\n"
                 f"From: <sip:stats@{shown}>;tag={secrets.token_hex(4)}\r\nTo: <sip:{shown}>\r\n"
                 f"Call-ID: {branch}@{local}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
                 "Content-Length: 0\r\n\r\n"
             )
-            sock.send(probe.encode())
+            sock.sendall(probe.encode())
             answer = sock.recv(65535)
         except TimeoutError:
-            return f"no answer to OPTIONS from udp:{host}:{listen.port} within {timeout:.0f} s"
+            return f"no answer to OPTIONS from {where} within {timeout:.0f} s"
         except OSError as exc:
-            return f"udp:{host}:{listen.port}: {exc.strerror or exc}"
+            return f"{where}: {exc.strerror or exc}"
     if not answer.startswith(b"SIP/2.0 "):
-        return f"udp:{host}:{listen.port} answered something that is not SIP"
+        return f"{where} answered something that is not SIP"
     return None
 
 

@@ -197,6 +197,8 @@ class Endpoint:
         key = transaction_key(request, "INVITE" if method == "ACK" else method)
         existing = self._server.get(key)
         if existing is not None and not (method == "ACK" and existing.tx.state is State.ACCEPTED):
+            if method != "ACK":
+                self.load.retransmissions += 1
             self._run_server(existing, existing.tx.on_request(request, self.now()))
             return
         if method == "ACK":
@@ -205,6 +207,7 @@ class Endpoint:
             # An ACK for a 2xx (RFC 6026 §8.7: even one reusing the INVITE's branch) is end-to-end.
             self.handler.on_ack(request, source)
             return
+        self.load.requests += 1
         if (
             method not in _NEVER_SHED
             and self.load.under_pressure(self.now())
@@ -371,9 +374,11 @@ class Endpoint:
 
     async def _tick_forever(self) -> None:
         while True:
+            before = self.now()
             await asyncio.sleep(TICK)
+            now = self.now()
             self.tick()
-            self.load.sample(self.now())
+            self.load.sample(now, lag=max(0.0, now - before - TICK))
 
     def tick(self) -> None:
         now = self.now()

@@ -14,6 +14,7 @@ import sys
 from typing import TextIO
 
 from pbxd.config import LogSettings
+from pbxd.store.url import foreign_windows_path
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -46,7 +47,12 @@ class RedactingFilter(logging.Filter):
 
 def setup_logging(settings: LogSettings, *, console: TextIO | None = None) -> None:
     """Replace the root logger's handlers: console (stderr by default, if there is one) and,
-    if configured, a file rotated at 10 MB with 5 old files kept."""
+    if configured, a file rotated at 10 MB with 5 old files kept (its folder is created).
+    A Windows drive path outside Windows is refused before anything is created."""
+    if settings.file is not None:
+        problem = foreign_windows_path("log.file", str(settings.file))
+        if problem is not None:
+            raise ValueError(problem)
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

@@ -10,9 +10,15 @@ and retransmit, which is more work again. pbxd refuses new work instead, with
   write). A flood of registrations (every phone re-registering after a failover) is the usual
   cause. At ``MAX_DB_BACKLOG`` waiting operations, every new request is shed: the bound on
   the queue.
-- **The event loop is saturated**: the loop's thread used ``CPU_BUSY_SHED`` or more of its
-  wall time over a sample. Then a share of new requests is shed, raised while the loop stays
-  saturated and lowered once it is not, so that the PBX settles near its capacity.
+- **The PBX does not keep up**: over a sample with ``MIN_REQUESTS`` requests or more, the
+  loop's thread was on the CPU for ``CPU_BUSY_SHED`` of the time, or its ticker woke
+  ``LAG_SHED_S`` late on average (the process does not get the CPU it needs: a busy host), or
+  clients retransmitted more than ``RETRANSMIT_SHARE_SHED`` of the requests received (they
+  waited longer than T1 for an answer). Then a share of new requests is shed, raised while
+  this lasts and lowered once the PBX is calm again, so that it settles near its capacity.
+  The three measures work alike on Windows and Linux. On Linux, datagrams the kernel
+  dropped on the PBX's UDP sockets (``pbxd.udpdrops``) count too: when the PBX does not get
+  the CPU to read its sockets, the requests it never sees are the clearest sign.
 
 Only new work is shed: a request that answers a challenge (it carries credentials) continues
 work already started, and is refused only when the database backlog is at its hard limit.
@@ -35,6 +41,15 @@ DB_DELAY_SHED_S = 0.5
 MAX_DB_BACKLOG = 5000
 CPU_BUSY_SHED = 0.97  # saturated: raise the share shed
 CPU_BUSY_CALM = 0.85  # room to spare: lower it
+LAG_SHED_S = 0.05  # mean lateness of the 20 ms ticker
+LAG_CALM_S = 0.02
+RETRANSMIT_SHARE_SHED = 0.10  # retransmissions among requests received in a sample
+RETRANSMIT_SHARE_CALM = 0.02
+RETRANSMIT_MIN = 20  # a few lost datagrams are not overload
+DROPS_MIN = 10  # datagrams dropped by the kernel in a sample (Linux)
+# Requests received in a sample below which the PBX is not taken as overloaded, however slow
+# its loop: without traffic, a slow loop is the host's doing, and shedding would not help.
+MIN_REQUESTS = 50
 SAMPLE_S = 0.5
 SHARE_STEP_UP = 0.1
 SHARE_STEP_DOWN = 0.2
@@ -74,20 +89,34 @@ class LoadGauge:
         *,
         cpu_clock: Callable[[], float] = time.thread_time,
         chance: Callable[[], float] = random.random,
+        drops: Callable[[], int] | None = None,
     ) -> None:
         self.database = database
+        self._drops = drops  # the kernel's count of datagrams dropped on our sockets, if known
+        self._drops_at = drops() if drops is not None else 0
         self._cpu_clock = cpu_clock
         self._chance = chance
         self._sample_at: float | None = None
         self._cpu_at = 0.0
         self.busy = 0.0  # share of wall time the loop's thread spent on the CPU, last sample
-        self.cpu_share = 0.0  # share of new requests shed for CPU
+        self.lag = 0.0  # mean lateness of the ticker, last sample
+        self.share = 0.0  # share of new requests shed because the PBX does not keep up
+        self.why = ""  # what the last sample found
+        # Counted by the endpoint since the last sample: requests that matched a transaction
+        # (retransmissions) and requests that did not.
+        self.retransmissions = 0
+        self.requests = 0
+        self._lag_total = 0.0
+        self._lag_count = 0
         self.episode: Episode | None = None
         self.total_shed = 0
 
     # --- measuring --------------------------------------------------------------------------
-    def sample(self, now: float) -> None:
-        """Measure the loop's CPU use since the last sample and adjust the share shed."""
+    def sample(self, now: float, lag: float = 0.0) -> None:
+        """Called on every tick with how late the tick was; once per ``SAMPLE_S``, measure
+        the loop's CPU use, lateness and retransmissions, and adjust the share shed."""
+        self._lag_total += lag
+        self._lag_count += 1
         cpu = self._cpu_clock()
         if self._sample_at is None:
             self._sample_at, self._cpu_at = now, cpu
@@ -96,11 +125,37 @@ class LoadGauge:
         if elapsed < SAMPLE_S:
             return
         self.busy = min(1.0, (cpu - self._cpu_at) / elapsed)
+        self.lag = self._lag_total / self._lag_count
+        retransmissions, received = self.retransmissions, self.retransmissions + self.requests
+        dropped = 0
+        if self._drops is not None:
+            drops = self._drops()
+            dropped, self._drops_at = max(0, drops - self._drops_at), drops
         self._sample_at, self._cpu_at = now, cpu
-        if self.busy >= CPU_BUSY_SHED:
-            self.cpu_share = min(1.0, self.cpu_share + SHARE_STEP_UP)
-        elif self.busy < CPU_BUSY_CALM:
-            self.cpu_share = max(0.0, self.cpu_share - SHARE_STEP_DOWN)
+        self._lag_total, self._lag_count, self.retransmissions, self.requests = 0.0, 0, 0, 0
+        busy_enough = received >= MIN_REQUESTS  # an idle PBX on a slow host is not overloaded
+        behind = []
+        if busy_enough and self.busy >= CPU_BUSY_SHED:
+            behind.append(f"event loop {self.busy:.0%} busy")
+        if busy_enough and self.lag >= LAG_SHED_S:
+            behind.append(f"event loop {self.lag * 1000:.0f} ms late")
+        if retransmissions >= RETRANSMIT_MIN and retransmissions >= RETRANSMIT_SHARE_SHED * received:
+            behind.append(f"{retransmissions} of {received} requests were retransmissions")
+        if dropped >= DROPS_MIN:
+            behind.append(f"{dropped} datagrams dropped by the kernel")
+        calm = not dropped and (
+            not busy_enough
+            or (
+                self.busy < CPU_BUSY_CALM
+                and self.lag < LAG_CALM_S
+                and retransmissions <= max(RETRANSMIT_MIN // 4, RETRANSMIT_SHARE_CALM * received)
+            )
+        )
+        if behind:
+            self.share = min(1.0, self.share + SHARE_STEP_UP)
+            self.why = ", ".join(behind)
+        elif calm:
+            self.share = max(0.0, self.share - SHARE_STEP_DOWN)
         self._report(now)
 
     def _database_reason(self, now: float, *, hard_only: bool) -> str | None:
@@ -120,7 +175,7 @@ class LoadGauge:
     # --- deciding ---------------------------------------------------------------------------
     def under_pressure(self, now: float) -> bool:
         """A quick first test, on every new request: False when nothing is behind."""
-        if self.cpu_share:
+        if self.share:
             return True
         database = self.database
         if database is None or not database.backlog:
@@ -131,10 +186,8 @@ class LoadGauge:
         """Why this new request must be refused now, or None to take it. ``continues_work``
         is True for a request that answers a challenge (it carries credentials)."""
         reason = self._database_reason(now, hard_only=continues_work or method != "REGISTER")
-        if reason is None and not continues_work and self.cpu_share and self._chance() < self.cpu_share:
-            reason = (
-                f"event loop saturated ({self.busy:.0%} busy), shedding {self.cpu_share:.0%} of new requests"
-            )
+        if reason is None and not continues_work and self.share and self._chance() < self.share:
+            reason = f"not keeping up ({self.why}), shedding {self.share:.0%} of new requests"
         if reason is None:
             return None
         self.total_shed += 1
@@ -154,7 +207,7 @@ class LoadGauge:
         episode = self.episode
         if episode is None:
             return
-        still = self.cpu_share > 0 or self._database_reason(now, hard_only=False) is not None
+        still = self.share > 0 or self._database_reason(now, hard_only=False) is not None
         if not still and episode.shed == episode.reported_shed:
             log.warning(
                 "load back to normal: shed %d new requests with 503 in %.1f s",

@@ -74,9 +74,11 @@ class CallAttempt:
     cancelled: bool = False
     finished: bool = False
     ring_timer: asyncio.TimerHandle | None = None
-    # Branches a CANCEL found unfinished: until each has its final response, a 2xx may still
-    # come (the callee answered as the CANCEL crossed), so the record waits for them.
+    # Branches a CANCEL (or the ring timeout) found unfinished: until each has its final
+    # response, a 2xx may still come (the callee answered as the CANCEL crossed), so the record
+    # waits for them; then the call is recorded as failed with ``unsettled_status``.
     unsettled: list[Branch] = field(default_factory=list)
+    unsettled_status: int = 487
 
     @property
     def call_id(self) -> str:
@@ -192,10 +194,15 @@ class Proxy:
                 self.endpoint.respond(invite, make_response(invite.request, 487, to_tag=new_tag()))
             return
         attempt.cancelled = True
+        self._give_up(attempt, make_response(invite.request, 487, to_tag=new_tag()))
+
+    def _give_up(self, attempt: CallAttempt, response: Response) -> None:
+        """Cancel every branch and answer the caller ``response``; the record waits until no
+        branch can answer any more (``_settle``)."""
         self._cancel_branches(attempt)
         unsettled = [branch for branch in attempt.branches if not branch.done]
-        self._finish(attempt, make_response(invite.request, 487, to_tag=new_tag()), record=not unsettled)
-        attempt.unsettled = unsettled  # recorded once they have answered (_settle)
+        self._finish(attempt, response, record=not unsettled)
+        attempt.unsettled, attempt.unsettled_status = unsettled, response.status
 
     def on_ack(self, ack: Request, source: Peer) -> None:
         """An ACK for a 2xx: end-to-end, forwarded statelessly along its route."""
@@ -481,8 +488,7 @@ class Proxy:
         if attempt.finished:
             return
         log.info("call %s rang for %d s unanswered", attempt.call_id, self.settings.ring_timeout)
-        self._cancel_branches(attempt)
-        self._finish(attempt, make_response(attempt.incoming.request, 408, to_tag=new_tag()))
+        self._give_up(attempt, make_response(attempt.incoming.request, 408, to_tag=new_tag()))
 
     # --- branches --------------------------------------------------------------------------------
     def _add_branch(self, attempt: CallAttempt, uri: str, dest: Peer, trunk: TrunkState | None) -> None:
@@ -568,11 +574,11 @@ class Proxy:
         self._settle(attempt)
 
     def _settle(self, attempt: CallAttempt) -> None:
-        """Record a cancelled call once no branch can answer it any more."""
+        """Record a call given up on once no branch can answer it any more."""
         if attempt.unsettled and all(branch.done for branch in attempt.unsettled):
             attempt.unsettled = []
             if not attempt.answered:
-                self.recorder.failed(attempt.key, 487)
+                self.recorder.failed(attempt.key, attempt.unsettled_status)
 
     def _relay(self, attempt: CallAttempt, branch: Branch, response: Response) -> None:
         upstream = _upstream(branch, response)

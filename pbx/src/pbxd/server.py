@@ -26,6 +26,7 @@ from pbxd.store.base import Store
 from pbxd.throttle import FailureThrottle
 from pbxd.transport import Transports
 from pbxd.trunks import Trunks
+from pbxd.udpdrops import drop_counter
 
 log = logging.getLogger("pbxd.server")
 
@@ -50,7 +51,7 @@ class PbxServer:
         self.transports = Transports(sip.listen, fallback_host=sip.domain)
         # The database store reports its queue (the load shedder reads it); the in-memory one has none.
         backlog: Backlog | None = store if hasattr(store, "backlog") else None  # type: ignore[assignment]
-        self.load = LoadGauge(backlog)
+        self.load = LoadGauge(backlog, drops=drop_counter(sip.listen))
         self.endpoint = Endpoint(self.transports, load=self.load)
         self.local = LocalAddresses(sip)
         throttle = FailureThrottle(sip.auth_failures_per_minute)

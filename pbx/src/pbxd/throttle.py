@@ -81,9 +81,11 @@ class SourceGuard:
     challenges to a victim) nor be kept busy by one source.
 
     Two token buckets: one per source address and port, one per address. A source address and
-    port that authenticated within the last hour is spared the per-address bucket, so that a
-    flood from one machine behind a NAT does not lock out the phones behind the same NAT (each
-    phone has its own port there). Memory is bounded: the oldest entries are forgotten first.
+    port that authenticated within the last hour is not capped: a flood from one machine behind
+    a NAT does not lock out the phones behind the same NAT (each phone has its own port there),
+    and a busy peer that sends every request from one socket (an SBC, a load generator) is not
+    slowed down by its first attempts, which are always challenged. Memory is bounded: the
+    oldest entries are forgotten first.
     """
 
     def __init__(
@@ -104,6 +106,9 @@ class SourceGuard:
 
     def allow(self, host: str, port: int, now: float) -> bool:
         """Whether an unauthenticated request from ``host:port`` may be answered now."""
+        known = self._known.get((host, port))
+        if known is not None and now - known < KNOWN_SECONDS:
+            return True
         if not _take(
             self._ports,
             (host, port),
@@ -114,9 +119,6 @@ class SourceGuard:
         ):
             self._log(host, f"{host}:{port}")
             return False
-        known = self._known.get((host, port))
-        if known is not None and now - known < KNOWN_SECONDS:
-            return True
         if not _take(
             self._hosts, host, now, burst=self._host_rate[0], rate=self._host_rate[1], limit=self._max_sources
         ):

@@ -43,6 +43,11 @@ TCP_MESSAGE_TIMEOUT = 10.0
 TCP_IDLE_TIMEOUT = 600.0
 # Seconds an inbound connection may stay open before its first complete message.
 TCP_FIRST_MESSAGE_TIMEOUT = 30.0
+# UDP: datagrams read per wake-up of the event loop at most (others' callbacks wait meanwhile),
+# and the largest datagram read (bigger than any message accepted, so an oversized one is seen
+# as such).
+UDP_READ_BATCH = 64
+UDP_READ_SIZE = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,20 @@ class _UdpProtocol(asyncio.DatagramProtocol):
     def error_received(self, exc: Exception) -> None:
         # An ICMP "port unreachable" from a phone that went away: nothing to do but note it.
         log.debug("UDP error: %s", exc)
+
+    def read_waiting(self, sock: socket.socket) -> None:
+        """Read the datagrams waiting on ``sock``, up to ``UDP_READ_BATCH`` (the reader of
+        selector event loops: asyncio's own reads one datagram per wake-up, so under load
+        every datagram cost a poll of the selector as well as its read)."""
+        for _ in range(UDP_READ_BATCH):
+            try:
+                data, addr = sock.recvfrom(UDP_READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self.error_received(exc)
+                return
+            self.datagram_received(data, addr)
 
 
 class _TcpConnection(asyncio.Protocol):
@@ -202,10 +221,7 @@ class Transports:
         loop = asyncio.get_running_loop()
         for listen in self.listens:
             if listen.transport == "udp":
-                _, protocol = await loop.create_datagram_endpoint(
-                    lambda: _UdpProtocol(self), local_addr=(listen.host, listen.port)
-                )
-                self._udp[listen] = protocol
+                self._udp[listen] = await _open_udp(loop, self, listen)
             else:
                 self._tcp_servers[listen] = await loop.create_server(
                     lambda: _TcpConnection(self), listen.host, listen.port
@@ -333,9 +349,47 @@ class Transports:
             self.on_unreachable(peer)
 
 
-def _is_ip_literal(host: str) -> bool:
+async def _open_udp(loop: asyncio.AbstractEventLoop, owner: Transports, listen: Listen) -> _UdpProtocol:
+    """A UDP socket bound to ``listen``, read in batches where the event loop allows it
+    (selector loops: Linux, and Windows when configured so; the Proactor loop, Windows'
+    default, reads through asyncio's own transport). The receive buffer is the system's: a
+    larger one would let a flood in whole, and more of it answered (503 while shedding)."""
+    infos = await loop.getaddrinfo(listen.host, listen.port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
-        ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
-    except ValueError:
-        return False
-    return True
+        sock.bind(address)
+        sock.setblocking(False)
+        _, protocol = await loop.create_datagram_endpoint(lambda: _UdpProtocol(owner), sock=sock)
+    except BaseException:
+        sock.close()
+        raise
+    # The transport's own reader is swapped for the batch reader. asyncio refuses to do this
+    # through add_reader for a socket a transport holds, so the selector loop's underlying
+    # methods are used; a loop without them (Proactor) keeps asyncio's reader.
+    remove_reader = getattr(loop, "_remove_reader", None)
+    add_reader = getattr(loop, "_add_reader", None)
+    if remove_reader is not None and add_reader is not None:
+        remove_reader(sock.fileno())
+        add_reader(sock.fileno(), protocol.read_waiting, sock)
+    return protocol
+
+
+def _is_ip_literal(host: str) -> bool:
+    # Asked for every datagram sent, mostly about the same few addresses: remembered, since
+    # parsing the address each time was a measurable share of the cost of sending.
+    known = _IP_LITERALS.get(host)
+    if known is None:
+        try:
+            ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+            known = True
+        except ValueError:
+            known = False
+        if len(_IP_LITERALS) >= _IP_LITERALS_LIMIT:
+            _IP_LITERALS.clear()
+        _IP_LITERALS[host] = known
+    return known
+
+
+_IP_LITERALS: dict[str, bool] = {}
+_IP_LITERALS_LIMIT = 10_000

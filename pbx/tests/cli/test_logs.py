@@ -72,3 +72,13 @@ def test_no_console_handler_without_a_console(tmp_path: Path, monkeypatch: pytes
     assert [type(h).__name__ for h in logging.getLogger().handlers] == ["RotatingFileHandler"]
     logging.getLogger("pbxd.test").info("written")
     assert "written" in log_file.read_text()
+
+
+def test_a_windows_log_path_is_refused_outside_windows_before_anything_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r'log.file: "D:/PBX/logs/pbxd.log" is a Windows path') as raised:
+        setup_logging(LogSettings("INFO", Path("D:/PBX/logs/pbxd.log")), console=io.StringIO())
+    assert "relative to the configuration file's folder" in str(raised.value)
+    assert list(tmp_path.iterdir()) == []  # no "D:" folder in the working directory

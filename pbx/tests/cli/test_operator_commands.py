@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -285,3 +286,24 @@ def test_notify_reaches_an_abstract_socket_and_survives_a_missing_one(tmp_path: 
         assert listener.recv(100) == b"READY=1"
     assert notify.notify("READY=1", environ={"NOTIFY_SOCKET": str(tmp_path / "absent.sock")}) is False
     assert notify.notify("READY=1", environ={"NOTIFY_SOCKET": "relative.sock"}) is False
+
+
+def test_stats_probes_over_tcp_when_the_pbx_listens_on_tcp_only(pbxd: Pbxd) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind((HOST, 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        pbxd.config.write_text(pbxd.config.read_text().replace("udp:127.0.0.1:5060", f"tcp:{HOST}:{port}"))
+
+        def answer() -> None:
+            connection, _ = server.accept()
+            with connection:
+                request = connection.recv(65535)
+                assert request.startswith(b"OPTIONS sip:") and b"SIP/2.0/TCP" in request
+                connection.sendall(b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+        answering = threading.Thread(target=answer)
+        answering.start()
+        result = pbxd("stats", "--json")
+        answering.join(10)
+    assert result.json["checks"]["sip"] == "ok"

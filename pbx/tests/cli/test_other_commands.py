@@ -140,3 +140,48 @@ def test_the_installed_entry_point_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["changed"] is True
+
+
+WINDOWS_CONFIG = """
+[sip]
+listen = ["udp:127.0.0.1:5060"]
+realm = "pbx.test"
+domain = "pbx.test"
+
+[database]
+url = "sqlite:///D:/PBX/data/pbx.db"
+
+[log]
+file = "D:/PBX/logs/pbxd.log"
+"""
+
+
+def test_windows_paths_are_valid_but_noted_and_refused_in_use_outside_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "etc" / "pbx.toml"
+    config.parent.mkdir()
+    config.write_text(WINDOWS_CONFIG, encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    tool = Pbxd(config, tmp_path / "unused")
+    checked = tool("config", "check", "--json")
+    assert checked.code == 0
+    tail = "is a Windows path: used as written on Windows, refused on this system"
+    assert checked.json["notes"] == [
+        f"log.file D:/PBX/logs/pbxd.log {tail}",
+        f"database.url D:/PBX/data/pbx.db {tail}",
+    ]
+    migrated = tool("db", "migrate")
+    assert migrated.code == 1 and 'database.url: "D:/PBX/data/pbx.db" is a Windows path' in migrated.err
+    ran = subprocess.run(
+        [sys.executable, "-m", "pbxd", "--config", str(config), "run"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert ran.returncode == 1 and 'log.file: "D:/PBX/logs/pbxd.log" is a Windows path' in ran.stderr
+    assert list(work.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["etc", "work"]

@@ -12,7 +12,7 @@ import socket
 import pytest
 from pbxd.server import PbxServer
 from pbxd.sip.dialog import Dialog
-from pbxd.sip.message import make_response
+from pbxd.sip.message import Request, make_response
 from pbxd.throttle import PORT_BURST, SourceGuard
 
 from .harness import free_port, make_config, running, store_with
@@ -324,25 +324,33 @@ def test_a_reused_call_id_gets_a_record_of_its_own_and_never_rewrites_a_finished
     run(scenario())
 
 
-def test_a_cancel_that_crosses_the_answer_does_not_record_the_answered_call_as_cancelled() -> None:
+def _answer_late(bob: Phone, ringing: Request) -> None:
+    """Bob answers 200 as if the answer crossed the PBX's CANCEL (and 487s nothing)."""
+    tag = bob._tags[ringing.call_id]
+    ok = make_response(ringing, 200, to_tag=tag)
+    ok.headers.append(("contact", bob.contact))
+    dialog = Dialog.as_callee(ringing, tag)
+    dialog.confirm(ok)
+    bob.calls[ringing.call_id] = Call(ringing, final=ok, dialog=dialog)
+    bob.send(ok)
+
+
+@pytest.mark.parametrize("gives_up", ["caller cancels", "ring timeout"])
+def test_an_answer_that_crosses_the_cancel_is_recorded_as_answered(gives_up: str) -> None:
     async def scenario() -> None:
         port = free_port(HOST)
         store = store_with("1001", "1002")
-        async with running(make_config(HOST, port), store) as server:
+        config = make_config(HOST, port, ring_timeout=1 if gives_up == "ring timeout" else 30)
+        async with running(config, store) as server:
             alice, bob = await _phones(port, "1001", "1002")
             bob.answer = [180]
             invite, _ = await alice.start_call("1002")
             ringing = await bob.next_request("INVITE")
             bob._ringing.clear()  # bob's 200 is on its way: it will not answer the CANCEL 487
-            assert (await alice.cancel(invite)).status == 200
+            if gives_up == "caller cancels":
+                assert (await alice.cancel(invite)).status == 200
             await bob.next_request("CANCEL")
-            tag = bob._tags[ringing.call_id]
-            ok = make_response(ringing, 200, to_tag=tag)
-            ok.headers.append(("contact", bob.contact))
-            dialog = Dialog.as_callee(ringing, tag)
-            dialog.confirm(ok)
-            bob.calls[ringing.call_id] = Call(ringing, final=ok, dialog=dialog)
-            bob.send(ok)
+            _answer_late(bob, ringing)
             await _settled(server)
             assert store.call_records[invite.call_id].answer is not None
             assert store.call_records[invite.call_id].disposition is None
@@ -422,5 +430,20 @@ def test_a_flood_of_unauthenticated_requests_is_capped_without_locking_out_a_pho
                     raise AssertionError("a source over the cap was answered")
             for each in (phone, callee):
                 await each.close()
+
+    run(scenario())
+
+
+def test_a_busy_source_that_authenticates_is_never_capped() -> None:
+    """SIPp, an SBC or a busy phone send everything from one socket, and each first attempt is
+    challenged: once that source has authenticated, its challenges are not counted."""
+
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001")):
+            (phone,) = await _phones(port, "1001")
+            for _ in range(int(PORT_BURST) * 3):  # each one challenged first
+                assert (await phone.register()).status == 200
+            await phone.close()
 
     run(scenario())

@@ -67,6 +67,25 @@ def test_credentials_are_parsed_with_quotes_commas_and_escapes() -> None:
     assert (credentials.response, credentials.algorithm, credentials.qop) == ("abcdef", "SHA-256", "auth")
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        'Digest username="1001",realm="pbx",nonce="n.1.a",uri="sip:h:5060",response="ab",algorithm=MD5',
+        'Digest username = "1001" , realm="pbx", qop=auth, nc=00000001',
+        'Digest username="a,b", realm="pbx"',
+        'Digest username="a\\"b", realm="pbx"',
+        'Digest username="a b", realm=pbx x, junk',
+        "Digest realm=, =x, 9a=1, ok=2",
+        "Digest",
+    ],
+)
+def test_the_quick_reading_of_auth_parameters_agrees_with_the_full_one(value: str) -> None:
+    """Plain parameter lists skip the regular expression; every form must read the same."""
+    rest = value.partition(" ")[2]
+    full = {name.lower(): digest._unquote(raw) for name, raw in digest._AUTH_PARAM.findall(rest)}
+    assert digest.parse_auth_params(value) == ("digest", full)
+
+
 def test_credentials_missing_a_field_or_of_another_scheme_are_ignored() -> None:
     assert digest.parse_credentials('Digest username="a", realm="r", nonce="n", uri="u"') is None
     assert digest.parse_credentials("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==") is None

@@ -258,3 +258,17 @@ def test_status_codes_and_uri_ports_refuse_digits_that_are_not_ascii(digit: str)
         parse_uri(f"sip:1001@127.0.0.1:{digit}")
     with pytest.raises(UriError, match="port"):
         parse_name_addr(f"<sip:1001@127.0.0.1:506{digit}>;expires=60")
+
+
+def test_a_tag_read_again_follows_a_changed_header() -> None:
+    message = parse_message(REGISTER)
+    assert message.tag("from") == "a1" and message.tag("to") is None
+    message.set("to", "<sip:1001@127.0.0.1>;tag=b2")
+    message.set("from", "<sip:1001@127.0.0.1>")
+    assert message.tag("to") == "b2" and message.tag("from") is None
+
+
+def test_a_header_name_seen_before_still_needs_its_colon() -> None:
+    parse_message(REGISTER)  # "Max-Forwards" is now a known spelling
+    with pytest.raises(SipParseError, match="has no 'Name: value' form"):
+        parse_message(REGISTER.replace(b"Max-Forwards: 70", b"Max-Forwards"))

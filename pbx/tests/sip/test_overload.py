@@ -42,6 +42,7 @@ def saturate(gauge: LoadGauge, cpu: FakeCpu, samples: int, busy: float, start: f
     for _ in range(samples):
         now += 0.5
         cpu.seconds += 0.5 * busy
+        gauge.requests = 100  # traffic enough for the loop's load to be the PBX's
         gauge.sample(now)
     return now
 
@@ -70,16 +71,53 @@ def test_a_saturated_loop_sheds_a_growing_share_and_stops_when_calm() -> None:
     cpu = FakeCpu()
     gauge = LoadGauge(cpu_clock=cpu, chance=lambda: 0.15)
     now = saturate(gauge, cpu, 1, busy=0.5)
-    assert gauge.cpu_share == 0 and not gauge.under_pressure(now)
+    assert gauge.share == 0 and not gauge.under_pressure(now)
     now = saturate(gauge, cpu, 1, busy=1.0, start=now)
-    assert gauge.cpu_share == pytest.approx(0.1)
+    assert gauge.share == pytest.approx(0.1)
     assert gauge.shed_reason(now, "INVITE", continues_work=False) is None  # 0.15 >= 0.1: taken
     now = saturate(gauge, cpu, 1, busy=1.0, start=now)
-    assert gauge.cpu_share == pytest.approx(0.2)
+    assert gauge.share == pytest.approx(0.2)
     assert gauge.shed_reason(now, "INVITE", continues_work=False) is not None
     assert gauge.shed_reason(now, "INVITE", continues_work=True) is None
     saturate(gauge, cpu, 2, busy=0.3, start=now)
-    assert gauge.cpu_share == 0
+    assert gauge.share == 0
+
+
+def test_a_late_loop_or_retransmitting_clients_count_as_not_keeping_up() -> None:
+    cpu = FakeCpu()  # the thread is hardly on the CPU: the host does not give it any
+    gauge = LoadGauge(cpu_clock=cpu, chance=lambda: 0.0)
+    gauge.sample(0.0)
+    for tick in range(1, 26):
+        gauge.sample(tick * 0.02, lag=0.08)
+    assert gauge.share == 0  # no traffic: a late loop is the host's doing, not overload
+    gauge.requests = 60
+    for tick in range(26, 51):
+        gauge.sample(tick * 0.02, lag=0.08)
+    assert gauge.share == pytest.approx(0.1) and "ms late" in gauge.why
+    gauge.retransmissions, gauge.requests = 30, 100
+    gauge.sample(1.6, lag=0.0)
+    assert gauge.share == pytest.approx(0.2) and gauge.why == "30 of 130 requests were retransmissions"
+    reason = gauge.shed_reason(1.6, "INVITE", continues_work=False)
+    assert reason == "not keeping up (30 of 130 requests were retransmissions), shedding 20% of new requests"
+    gauge.retransmissions, gauge.requests = 3, 500  # a few lost datagrams: calm
+    gauge.sample(2.2, lag=0.0)
+    assert gauge.share == 0
+
+
+def test_the_endpoint_counts_new_requests_and_retransmissions() -> None:
+    async def scenario() -> None:
+        endpoint, _, _, gauge = shedding_endpoint()
+        gauge.share = 0.0
+        endpoint.start()
+        try:
+            endpoint.receive(request("INVITE", "one"), SOURCE)
+            endpoint.receive(request("INVITE", "one"), SOURCE)
+            endpoint.receive(request("OPTIONS", "two"), SOURCE)
+            assert (gauge.requests, gauge.retransmissions) == (2, 1)
+        finally:
+            await endpoint.stop()
+
+    asyncio.run(scenario())
 
 
 def test_an_episode_is_logged_once_when_it_starts_and_once_when_it_ends(
@@ -136,7 +174,7 @@ def request(method: str, branch: str, *, to_tag: str | None = None, extra: tuple
 
 def shedding_endpoint() -> tuple[Endpoint, RecordingTransports, RecordingHandler, LoadGauge]:
     gauge = LoadGauge(chance=lambda: 0.0)
-    gauge.cpu_share = 1.0  # saturated: every new request without credentials is shed
+    gauge.share = 1.0  # saturated: every new request without credentials is shed
     transports = RecordingTransports()
     endpoint = Endpoint(transports, load=gauge)
     handler = RecordingHandler()
@@ -198,13 +236,13 @@ def test_options_in_dialog_requests_cancel_and_answers_to_challenges_are_never_s
 def test_a_retransmission_of_work_taken_before_the_overload_is_never_refused() -> None:
     async def scenario() -> None:
         endpoint, transports, handler, gauge = shedding_endpoint()
-        gauge.cpu_share = 0.0
+        gauge.share = 0.0
         endpoint.start()
         try:
             invite = request("INVITE", "early")
             endpoint.receive(invite, SOURCE)
             assert len(handler.requests) == 1 and statuses(transports) == [100]
-            gauge.cpu_share = 1.0
+            gauge.share = 1.0
             endpoint.receive(request("INVITE", "early"), SOURCE)  # the same branch: a retransmission
             assert statuses(transports) == [100, 100]  # answered by its transaction, not 503
             endpoint.receive(request("INVITE", "later"), SOURCE)

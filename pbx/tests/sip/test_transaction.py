@@ -106,6 +106,18 @@ def test_non_invite_server_keeps_its_final_for_timer_j_and_not_over_tcp() -> Non
     assert reliable.terminated
 
 
+def test_a_finished_non_invite_server_transaction_keeps_only_its_response_and_request_name() -> None:
+    """Kept 32 s at thousands per second under load: its size must not grow with the request."""
+    register = request("REGISTER")
+    register.headers.append(("contact", "<sip:1000@10.0.0.1:5060>;" + "x" * 500))
+    tx = ServerTransaction(register, 0.0, reliable=False)
+    tx.respond(make_response(register, 200, to_tag="t"), 0.1)
+    assert [name for name, _ in tx.request.headers] == ["call-id", "cseq"]
+    assert (tx.request.method, tx.request.uri, tx.request.call_id) == ("REGISTER", "sip:2000@pbx", "c1")
+    assert tx.last_response is not None and tx.last_response.headers == []  # kept as bytes
+    assert sent(tx.on_request(register, 5.0)) == ["SIP/2.0 200 OK"]
+
+
 def test_invite_client_retransmits_with_timer_a_and_gives_up_with_timer_b() -> None:
     tx = ClientTransaction(request(), reliable=False)
     assert sent(tx.start(0.0)) == ["INVITE sip:2000@pbx SIP/2.0"]

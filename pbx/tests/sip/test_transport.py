@@ -58,3 +58,48 @@ def test_a_peer_named_by_host_name_is_resolved_without_stalling_the_loop(
                 await transports.stop()
 
     asyncio.run(scenario())
+
+
+def test_bursts_of_datagrams_are_read_in_full_and_in_order() -> None:
+    """Datagrams are read in batches per wake-up of the loop: none of a burst larger than a
+    batch may be lost or reordered, and a bad one among them must not stop the rest. (Bursts
+    of 80, more than a batch of 64 and well within the system's receive buffer.)"""
+    received: list[str] = []
+    bad: list[str] = []
+
+    async def scenario() -> None:
+        transports = Transports((Listen("udp", HOST, 0),), fallback_host=HOST)
+        arrived = asyncio.Condition()
+
+        def deliver(message: Any, peer: Peer) -> None:
+            received.append(message.call_id)
+            asyncio.get_running_loop().create_task(notify())
+
+        async def notify() -> None:
+            async with arrived:
+                arrived.notify_all()
+
+        transports.deliver = deliver
+        transports.on_bad_message = lambda error, peer: bad.append(error.reason)
+        await transports.start()
+        try:
+            udp = transports._udp[transports.listens[0]].transport
+            assert udp is not None
+            port = udp.get_extra_info("sockname")[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+                for burst in range(3):
+                    for number in range(burst * 80, (burst + 1) * 80):
+                        request = options()
+                        request.set("call-id", f"burst-{number}")
+                        sender.sendto(request.to_bytes(), (HOST, port))
+                        if number == 100:
+                            sender.sendto(b"not SIP at all\r\n\r\n", (HOST, port))
+                    expected = (burst + 1) * 80
+                    async with arrived:
+                        await asyncio.wait_for(arrived.wait_for(lambda n=expected: len(received) >= n), 5)
+        finally:
+            await transports.stop()
+
+    asyncio.run(scenario())
+    assert received == [f"burst-{number}" for number in range(240)]
+    assert len(bad) == 1

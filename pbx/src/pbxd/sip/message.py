@@ -116,7 +116,7 @@ def display_name(name: str) -> str:
 class Message:
     """What requests and responses share: headers and body."""
 
-    __slots__ = ("_via", "_via_text", "body", "headers")
+    __slots__ = ("_tags", "_via", "_via_text", "body", "headers")
 
     def __init__(self, headers: list[tuple[str, str]], body: bytes = b"") -> None:
         self.headers = headers
@@ -125,6 +125,9 @@ class Message:
         # every layer asks for it, and parsing it each time showed up in profiles.
         self._via_text: str | None = None
         self._via: Via | None = None
+        # The From and To tags, by header name, with the header value they were read from
+        # (the proxy asks for them several times per message); made when first asked for.
+        self._tags: dict[str, tuple[str, str | None]] | None = None
 
     # --- header access -------------------------------------------------------------------
     def get(self, name: str) -> str | None:
@@ -197,7 +200,17 @@ class Message:
     def tag(self, name: str) -> str | None:
         """The tag parameter of the From or To header."""
         value = self.get(name)
-        return None if value is None else _tag_of(value)
+        if value is None:
+            return None
+        if self._tags is None:
+            self._tags = {}
+        else:
+            cached = self._tags.get(name)
+            if cached is not None and cached[0] is value:
+                return cached[1]
+        tag = _tag_of(value)
+        self._tags[name] = (value, tag)
+        return tag
 
     # --- serialising ---------------------------------------------------------------------
     def _start_line(self) -> str:
@@ -205,7 +218,10 @@ class Message:
 
     def to_bytes(self) -> bytes:
         lines = [self._start_line()]
-        lines.extend(f"{display_name(k)}: {v}" for k, v in self.headers if k != "content-length")
+        names = _DISPLAY_NAMES
+        lines.extend(
+            f"{names.get(k) or display_name(k)}: {v}" for k, v in self.headers if k != "content-length"
+        )
         lines.append(f"Content-Length: {len(self.body)}\r\n\r\n")
         return "\r\n".join(lines).encode("utf-8", "surrogateescape") + self.body
 
@@ -228,6 +244,13 @@ class Request(Message):
         """A copy with only what identifies the request (a transaction that has sent or
         received its final response keeps this instead of the whole request for 32 s)."""
         headers = [h for h in self.headers if h[0] in _IDENTITY_HEADERS]
+        return Request(self.method, self.uri, headers)
+
+    def label(self) -> Request:
+        """A copy with only what names the request in a log line (method, URI, Call-ID, CSeq):
+        what a finished non-INVITE server transaction keeps, since nothing is built from its
+        request any more, only its response repeated."""
+        headers = [h for h in self.headers if h[0] in ("call-id", "cseq")]
         return Request(self.method, self.uri, headers)
 
     def __repr__(self) -> str:
@@ -388,7 +411,8 @@ def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
     if len(lines) > MAX_HEADER_LINES:
         raise SipParseError(f"message has more than {MAX_HEADER_LINES} header lines")
     message = _parse_start_line(lines[0])
-    message.headers = _parse_headers(lines[1:], message)
+    folded = "\n " in text or "\n\t" in text
+    message.headers = _parse_headers(lines[1:], message, folded=folded)
     length_text = message.get("content-length")
     if length_text is not None:
         length = parse_content_length(length_text)
@@ -426,28 +450,52 @@ def _parse_start_line(line: str) -> Request | Response:
     return Request(method.upper(), parts[1], [])
 
 
-def _parse_headers(lines: list[str], message: Message) -> list[tuple[str, str]]:
-    # Unfold continuation lines (RFC 3261 §7.3.1) first.
+def _parse_headers(lines: list[str], message: Message, *, folded: bool) -> list[tuple[str, str]]:
+    if folded:
+        lines = _unfold(lines)
+    headers: list[tuple[str, str]] = []
+    for line in lines:
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        canonical = _NAMES_SEEN.get(name) if sep else None
+        if canonical is None:
+            canonical = _canonical_name(name, sep, line, message)
+        value = value.strip()
+        if canonical in _LIST_HEADERS and "," in value:
+            headers.extend((canonical, item) for item in split_list(value))
+        else:
+            headers.append((canonical, value))
+    return headers
+
+
+def _unfold(lines: list[str]) -> list[str]:
+    """Join continuation lines to the header they continue (RFC 3261 §7.3.1)."""
     unfolded: list[str] = []
     for line in lines:
         if line[:1] in (" ", "\t") and unfolded:
             unfolded[-1] += " " + line.strip()
         elif line.strip():
             unfolded.append(line)
-    headers: list[tuple[str, str]] = []
-    for line in unfolded:
-        name, sep, value = line.partition(":")
-        name = name.strip().lower()
-        if not sep or not name or " " in name:
-            raise SipParseError(f"header line {line[:80]!r} has no 'Name: value' form", message)
-        # One shared string object per known name: parsed messages stay smaller.
-        name = _CANONICAL_NAMES.get(name, name)
-        value = value.strip()
-        if name in _LIST_HEADERS and "," in value:
-            headers.extend((name, item) for item in split_list(value))
-        else:
-            headers.append((name, value))
-    return headers
+    return unfolded
+
+
+# Header names as written on the wire ("Call-ID", "v", "Via ") -> lower-case full name, for the
+# names seen so far: most messages use the same dozen spellings, and looking one up is cheaper
+# than stripping and lower-casing it. Bounded, since names come from the network.
+_NAMES_SEEN: dict[str, str] = {}
+_NAMES_SEEN_LIMIT = 1000
+
+
+def _canonical_name(name: str, sep: str, line: str, message: Message) -> str:
+    canonical = name.strip().lower()
+    if not sep or not canonical or " " in canonical:
+        raise SipParseError(f"header line {line[:80]!r} has no 'Name: value' form", message)
+    # One shared string object per known name: parsed messages stay smaller.
+    canonical = _CANONICAL_NAMES.get(canonical, canonical)
+    if len(_NAMES_SEEN) < _NAMES_SEEN_LIMIT:
+        _NAMES_SEEN[name] = canonical
+    return canonical
 
 
 def _validate(message: Request | Response) -> None:

@@ -74,6 +74,9 @@ def transaction_key(message: Message, method: str) -> tuple[str, ...]:
 class _Transaction:
     """Timer bookkeeping shared by all four machines."""
 
+    # Slots: tens of thousands of finished transactions are alive at once under load.
+    __slots__ = ("_deadlines", "reliable", "request", "state", "timers")
+
     def __init__(self, request: Request, reliable: bool, timers: Timers) -> None:
         self.request = request
         self.reliable = reliable
@@ -120,6 +123,8 @@ class _Transaction:
 class ServerTransaction(_Transaction):
     """INVITE (§17.2.1) or non-INVITE (§17.2.2) server transaction."""
 
+    __slots__ = ("_interval", "is_invite", "last_response")
+
     def __init__(
         self, request: Request, now: float, *, reliable: bool, timers: Timers = DEFAULT_TIMERS
     ) -> None:
@@ -161,7 +166,8 @@ class ServerTransaction(_Transaction):
             self.state = State.PROCEEDING
             return [Transmit(self.last_response)]
         self.state = State.COMPLETED
-        self._shrink()
+        # Kept 32 s to repeat its response: the request itself is needed no more.
+        self.request = self.request.label()
         self._start("J", now + (0 if self.reliable else 64 * self.timers.t1))
         return [Transmit(self.last_response)]
 
@@ -196,6 +202,8 @@ class ServerTransaction(_Transaction):
 
 class ClientTransaction(_Transaction):
     """INVITE (§17.1.1) or non-INVITE (§17.1.2) client transaction. ``start`` sends the request."""
+
+    __slots__ = ("_interval", "_timer_c", "ack", "is_invite", "provisional_seen")
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ from typing import Any
 
 from pbxd.store.database import Database, Dialect
 from pbxd.store.errors import DatabaseUnavailableError, StoreError
+from pbxd.store.url import foreign_windows_path
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,9 @@ def connect(path: str, *, create: bool, synchronous: str = "FULL") -> SqliteData
     ``synchronous`` is the PRAGMA's value (NORMAL, FULL or EXTRA; checked by the configuration)."""
     if synchronous not in ("NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"synchronous: {synchronous!r} is not NORMAL, FULL or EXTRA")
+    problem = foreign_windows_path("database.url", path)
+    if problem is not None:
+        raise DatabaseUnavailableError(problem)
     if path == ":memory:":
         raise DatabaseUnavailableError(
             "database.url: an in-memory SQLite database keeps nothing across a failover; name a file"

@@ -9,6 +9,7 @@ the POSIX path ``/srv/pbx.db`` and ``sqlite:///pbx.db`` a path relative to the w
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 
 _WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\|//)")
@@ -48,6 +49,19 @@ def is_windows_absolute(path: str) -> bool:
     """True for ``D:/x``, ``D:\\x`` and UNC paths, on any platform (so a Linux process
     reading a Windows configuration does not mistake them for relative paths)."""
     return bool(_WINDOWS_ABSOLUTE.match(path))
+
+
+def foreign_windows_path(key: str, path: str) -> str | None:
+    """Why ``path`` cannot be used on this system, if it is a Windows drive or UNC path and
+    this is not Windows (elsewhere ``D:/PBX/x`` would be a folder named ``D:`` in the working
+    directory); None when it can be used."""
+    if sys.platform == "win32" or not is_windows_absolute(path):
+        return None
+    return (
+        f'{key}: "{path}" is a Windows path and this system is not Windows; nothing was created. '
+        "Give an absolute path of this system, or a path relative to the configuration file's "
+        'folder (such as "data/pbx.db" or "logs/pbxd.log"), which works on both'
+    )
 
 
 def redact_url(url: str) -> str:
