@@ -2,6 +2,7 @@
 
 One rollout (site.yml) per module; the tests then run in file order, each leaving the labs as
 the next one expects (roles online where they started). Slow: 20-40 minutes on 2 cores.
+The lab inventory's role addresses are fixed, so no other rolled-out lab may run meanwhile.
 """
 
 from __future__ import annotations
