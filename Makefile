@@ -44,20 +44,59 @@ $(COLLECTION_LINK):
 
 # --- the main job ------------------------------------------------------------------------
 
-lab: setup
-	$(BIN)/ansible-playbook playbooks/site.yml
+# Both lab sites (inventories/lab), each in its own lab under .lab/<site>; ends with SIP calls
+# through each PBX and across the trunks. The vault password file is the lab's, published on purpose.
+LAB_ARTIFACTS := .lab-artifacts
+LAB_VAULT := inventories/lab/LAB-ONLY-vault-password.txt
+PBX_SOURCES := $(shell find pbx/src -type f -name '*.py' -o -type f -name '*.sql') pbx/pyproject.toml
+
+lab: setup lab-artifacts
+	@echo "make lab: rolling out sites A and B of inventories/lab (about 3-6 minutes on 2 cores)"
+	$(BIN)/ansible-playbook -i inventories/lab --vault-password-file $(LAB_VAULT) playbooks/site.yml
+
+# What the controller provides to the nodes: the pbxd wheel, built again only when pbx/ changed
+# and reproducibly (a rebuilt wheel with the same sources is the same file, so a re-run of
+# `make lab` copies nothing), and the lab's stand-in for python.org's installer.
+.PHONY: lab-artifacts
+lab-artifacts: $(LAB_ARTIFACTS)/wheels/.built $(LAB_ARTIFACTS)/python-3.12.10-amd64.exe
+
+$(LAB_ARTIFACTS)/wheels/.built: $(PBX_SOURCES) $(STAMP)
+	@rm -rf $(LAB_ARTIFACTS)/wheels && mkdir -p $(LAB_ARTIFACTS)/wheels
+	SOURCE_DATE_EPOCH=1767225600 $(BIN)/pip wheel --quiet --disable-pip-version-check --no-deps -w $(LAB_ARTIFACTS)/wheels ./pbx
+	@touch $@
+
+$(LAB_ARTIFACTS)/python-3.12.10-amd64.exe:
+	@mkdir -p $(LAB_ARTIFACTS)
+	@printf 'wsfclab stand-in for python.org python-3.12.10-amd64.exe: the lab lays out CPython itself\n' > $@
+
+# The status report of the lab (status/status.html and status/status.md).
+.PHONY: lab-status
+lab-status: setup
+	$(BIN)/ansible-playbook -i inventories/lab --vault-password-file $(LAB_VAULT) playbooks/status.yml
+
+# The rollout against the lab: bad inventories refused with nothing changed, then molecule's lab
+# scenarios (default: converge, idempotence, verify; failover: crash the PBX's node). 20-40 min.
+.PHONY: rollout-tests molecule
+rollout-tests: setup lab-artifacts
+	$(BIN)/pytest -q -p no:cacheprovider -m integration tests/rollout
+
+molecule: setup lab-artifacts
+	@echo "molecule: scenario default (fresh labs, site.yml twice, verify), then failover"
+	$(BIN)/molecule test -s default
+	$(BIN)/molecule test -s failover
 
 # --- benchmarks: they print figures; speed is never asserted by a test ----------------------
 
-bench: setup
+bench: setup lab-artifacts
 	$(BIN)/python pbx/bench/sipbench.py
 	$(BIN)/python pbx/bench/store_bench.py
 	$(BIN)/python lab/bench/bench_pipelines.py
 	$(BIN)/python lab/bench/bench_failover.py
+	$(BIN)/python scripts/bench_rollout.py
 
 # --- tests and checks --------------------------------------------------------------------
 
-test: setup lint typecheck manifest-check unit integration sanity ansible-lint artifact contract
+test: setup lint typecheck manifest-check unit integration sanity ansible-lint artifact contract rollout-tests molecule
 	@echo "make test: every check passed"
 
 lint:

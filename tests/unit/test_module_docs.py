@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ansible.plugins.action import ActionBase
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.pipeline_action import PipelineAction
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,12 +36,17 @@ IMPLIED = {
 }
 
 
-def action_class(name: str) -> type[PipelineAction]:
+def action_class(name: str) -> type[Any]:
+    """The plugin's action class: a PipelineAction, or (sip_check, which sends SIP from the
+    controller) a plain ActionBase with an ``argument_spec``."""
     module = importlib.import_module(f"ansible_collections.pbxops.wsfc.plugins.action.{name}")
     classes = [
         c
         for c in vars(module).values()
-        if inspect.isclass(c) and issubclass(c, PipelineAction) and c.__module__ == module.__name__
+        if inspect.isclass(c)
+        and issubclass(c, (PipelineAction, ActionBase))
+        and hasattr(c, "argument_spec")
+        and c.__module__ == module.__name__
     ]
     assert len(classes) == 1, f"{name}: expected one action class, found {classes}"
     return classes[0]

@@ -16,10 +16,12 @@ from collections.abc import Callable
 from typing import Any
 
 from wsfclab.twins.base import TwinContext
+from wsfclab.twins.command import win_command
 from wsfclab.twins.copy import win_copy
 from wsfclab.twins.feature import win_feature
 from wsfclab.twins.files import slurp, win_file, win_ping, win_stat
 from wsfclab.twins.jobs import async_status, cmdlet_pipelines
+from wsfclab.twins.package import win_package
 from wsfclab.twins.service import win_service
 from wsfclab.twins.setup import setup
 
@@ -29,9 +31,11 @@ TWINS: dict[str, Twin] = {
     "ansible.windows.async_status": async_status,
     "ansible.windows.setup": setup,
     "ansible.windows.slurp": slurp,
+    "ansible.windows.win_command": win_command,
     "ansible.windows.win_copy": win_copy,
     "ansible.windows.win_feature": win_feature,
     "ansible.windows.win_file": win_file,
+    "ansible.windows.win_package": win_package,
     "ansible.windows.win_ping": win_ping,
     "ansible.windows.win_service": win_service,
     "ansible.windows.win_stat": win_stat,

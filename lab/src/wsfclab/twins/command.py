@@ -1,0 +1,143 @@
+"""Twin of ansible.windows.win_command for ``python.exe`` command lines.
+
+Follows win_command.ps1: the command line comes from ``cmd``, ``_raw_params`` (trimmed) or
+``argv`` (escaped with the C rules); ``creates``/``removes`` skip the run; the result has ``cmd``,
+``rc``, ``stdout``, ``stderr``, ``start``, ``end``, ``delta`` and ``changed: true``; a non-zero
+exit fails with "non-zero return code". Check mode is refused by the module's own spec
+(``supports_check_mode = $false``), which the host answers before a twin runs.
+
+Only a ``python.exe`` that exists at its Windows path runs: as the lab's Python, with every
+Windows path in the arguments mapped to the node's folders, as services run. Its own
+``Lib\\site-packages`` folder comes first on the module path and is where ``pip install`` puts
+packages, so a PBX installed from wheels onto the shared disk is the one that runs. Any other
+program fails "unsupported in the lab".
+"""
+
+from __future__ import annotations
+
+import ntpath
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from wsfclab.errors import LabError
+from wsfclab.processes import is_python_binary, map_arguments, split_command_line
+from wsfclab.twins.base import ModuleFailure, TwinContext, unsupported
+
+# A command that runs longer than this is stopped: an ansible task on Windows would wait, but
+# a lab run must end.
+TIMEOUT_SECONDS = 600
+
+
+def _escape(argument: str) -> str:
+    """ConvertTo-EscapedArgument: quote when needed, doubling backslashes before a quote."""
+    if argument and not any(c in argument for c in ' \t\n\v"'):
+        return argument
+    out, backslashes = ['"'], 0
+    for char in argument:
+        if char == "\\":
+            backslashes += 1
+            continue
+        if char == '"':
+            out.append("\\" * (backslashes * 2 + 1) + '"')
+        else:
+            out.append("\\" * backslashes + char)
+        backslashes = 0
+    out.append("\\" * (backslashes * 2) + '"')
+    return "".join(out)
+
+
+def _command_line(params: dict[str, Any]) -> str:
+    if params.get("cmd"):
+        return str(params["cmd"])
+    if params.get("_raw_params"):
+        return str(params["_raw_params"]).strip()
+    return " ".join(_escape(str(a)) for a in params["argv"])
+
+
+def _exists(ctx: TwinContext, windows_path: str) -> bool:
+    try:
+        return ctx.local(windows_path).exists()
+    except LabError:
+        return False
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _delta(seconds: float) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{int(hours)}:{int(minutes):02d}:{secs:09.6f}"
+
+
+def win_command(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
+    if params.get("output_encoding_override"):
+        raise unsupported("win_command output_encoding_override")
+    command = _command_line(params)
+    result: dict[str, Any] = {"changed": False, "cmd": command, "rc": 0}
+    creates, removes = params.get("creates"), params.get("removes")
+    if creates and _exists(ctx, creates):
+        return {**result, "msg": f"skipped, since {creates} exists", "skipped": True}
+    if removes and not _exists(ctx, removes):
+        return {**result, "msg": f"skipped, since {removes} does not exist", "skipped": True}
+
+    args = split_command_line(command)
+    if not args or not is_python_binary(args[0]):
+        raise unsupported(f"win_command runs only python.exe command lines in the lab, not {command!r}")
+    executable = args[0]
+    if not ntpath.isabs(executable) or not _exists(ctx, executable):
+        # CreateProcess: ERROR_FILE_NOT_FOUND, as Start-AnsibleWindowsProcess reports it.
+        raise ModuleFailure(
+            f"Failed to run: '{command}': The system cannot find the file specified", rc=2, cmd=command
+        )
+    if params.get("chdir"):
+        home = ctx.local(params["chdir"])
+    else:
+        # The logon creates the profile folder on Windows; the lab's nodes make it on first use.
+        home = ctx.local(ctx.env.variables["USERPROFILE"])
+        home.mkdir(parents=True, exist_ok=True)
+    if not home.is_dir():
+        raise ModuleFailure(f"Failed to run: '{command}': The directory name is invalid", rc=267, cmd=command)
+    site_packages = ctx.local(ntpath.join(ntpath.dirname(executable), "Lib", "site-packages"))
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "COMPUTERNAME": ctx.node.name,
+        "PYTHONPATH": str(site_packages),
+        "PYTHONNOUSERSITE": "1",
+        "PIP_TARGET": str(site_packages),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "LANG": "C.UTF-8",
+    }
+    argv = [sys.executable, *map_arguments(args[1:], ctx.local)]
+    started_utc, started = datetime.now(UTC), time.monotonic()
+    try:
+        done = subprocess.run(
+            argv,
+            cwd=home,
+            env=env,
+            input=params.get("stdin") or "",
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise unsupported(f"a command running longer than {TIMEOUT_SECONDS} s: {command!r}") from None
+    ended_utc = datetime.now(UTC)
+    result.update(
+        changed=True,
+        stdout=done.stdout.replace("\n", "\r\n"),
+        stderr=done.stderr.replace("\n", "\r\n"),
+        rc=done.returncode,
+        start=_timestamp(started_utc),
+        end=_timestamp(ended_utc),
+        delta=_delta(time.monotonic() - started),
+    )
+    if done.returncode != 0:
+        raise ModuleFailure("non-zero return code", **{k: v for k, v in result.items() if k != "msg"})
+    return result
