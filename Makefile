@@ -75,7 +75,8 @@ lab-status: setup
 	$(BIN)/ansible-playbook -i inventories/lab --vault-password-file $(LAB_VAULT) playbooks/status.yml
 
 # The rollout against the lab: bad inventories refused with nothing changed, then molecule's lab
-# scenarios (default: converge, idempotence, verify; failover: crash the PBX's node). 20-40 min.
+# scenarios (default: converge, idempotence, verify; failover: crash the PBX's node). 20-40 min,
+# which is why `make test` does not run them yet (CI stays under 30 minutes).
 .PHONY: rollout-tests molecule
 rollout-tests: setup lab-artifacts
 	$(BIN)/pytest -q -p no:cacheprovider -m integration tests/rollout
@@ -96,7 +97,7 @@ bench: setup lab-artifacts
 
 # --- tests and checks --------------------------------------------------------------------
 
-test: setup lint typecheck manifest-check unit integration sanity ansible-lint artifact contract rollout-tests molecule
+test: setup lint typecheck manifest-check unit integration sanity ansible-lint artifact contract
 	@echo "make test: every check passed"
 
 lint:
