@@ -11,8 +11,10 @@ checked=0
 for kind in module connection filter; do
   case $kind in module) dir=modules ;; *) dir=$kind ;; esac
   [ -d "$root/plugins/$dir" ] || continue
-  for file in "$root/plugins/$dir"/*.py; do
-    name=$(basename "$file" .py)
+  # A filter file holds several filters, each documented in a .yml of its own name beside it.
+  case $kind in filter) pattern="*.yml" ;; *) pattern="*.py" ;; esac
+  for file in "$root/plugins/$dir"/$pattern; do
+    name=$(basename "$file"); name=${name%.*}
     [ "$name" = "__init__" ] && continue
     if ! out=$("$bin/ansible-doc" -t "$kind" "pbxops.wsfc.$name" 2>&1) || ! grep -q "pbxops.wsfc.$name" <<<"$out"; then
       echo "ansible-doc -t $kind pbxops.wsfc.$name failed from the installed artifact:" >&2
