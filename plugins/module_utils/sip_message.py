@@ -80,7 +80,7 @@ class Message:
     def set(self, name: str, value: str) -> None:
         """Replace every value of ``name`` by one, in the place of the first (or at the end)."""
         name = name.lower()
-        index = next((i for i, (key, _) in enumerate(self.headers) if key == name), len(self.headers))
+        index = next((i for i, (key, _value) in enumerate(self.headers) if key == name), len(self.headers))
         self.headers = [(key, val) for key, val in self.headers if key != name]
         self.headers.insert(min(index, len(self.headers)), (name, value))
 
@@ -90,7 +90,7 @@ class Message:
 
     @property
     def cseq(self) -> tuple[int, str]:
-        number, _, method = self._required("cseq").partition(" ")
+        number, _space, method = self._required("cseq").partition(" ")
         try:
             return int(number), method.strip()
         except ValueError:
@@ -232,7 +232,7 @@ def ha1(algorithm: str, username: str, realm: str, password: str) -> str:
 
 def parse_challenge(value: str) -> dict[str, str]:
     """``Digest realm="r", nonce="n"`` -> {"realm": "r", "nonce": "n"}; names lower case."""
-    scheme, _, rest = value.strip().partition(" ")
+    scheme, _space, rest = value.strip().partition(" ")
     if scheme.lower() != "digest":
         raise SipParseError(f"the challenge scheme is {scheme!r}, not Digest")
     params = {

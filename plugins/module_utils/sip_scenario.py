@@ -195,7 +195,7 @@ def call(report: Report, caller: Phone, callee: Phone, name: str, timeout: float
 def _register(
     report: Report, phone: Phone, timeout: float, expires: int = TEST_EXPIRES
 ) -> Generator[Exchange, Outcome, bool]:
-    _, outcome, first = yield from _authenticated(phone, phone.register(expires))
+    _request, outcome, first = yield from _authenticated(phone, phone.register(expires))
     final = outcome.final
     name = f"REGISTER {phone.number} at {phone.server}"
     if final is not None and final.status == 200:
@@ -218,7 +218,7 @@ def _register(
 def _call(
     report: Report, caller: Phone, callee: Phone, name: str, timeout: float
 ) -> Generator[Exchange, Outcome, bool]:
-    invite, outcome, _ = yield from _authenticated(caller, caller.invite(callee.number))
+    invite, outcome, _first = yield from _authenticated(caller, caller.invite(callee.number))
     final = outcome.final
     statuses = [r.status for r in outcome.responses]
     if final is None or final.status != 200:

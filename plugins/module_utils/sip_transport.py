@@ -43,7 +43,7 @@ class UdpNetwork:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for _, sock in self._phones.values():
+        for _phone, sock in self._phones.values():
             self._selector.unregister(sock)
             sock.close()
         self._phones.clear()
@@ -106,7 +106,7 @@ class UdpNetwork:
                 interval = min(interval * 2, T2)
                 resend_at = now + interval
             wait = max(0.0, min(deadline, resend_at) - now)
-            for key, _ in self._selector.select(wait):
+            for key, _events in self._selector.select(wait):
                 sock: socket.socket = key.fileobj  # type: ignore[assignment]
                 owner = self._phones[sock.fileno()][0]
                 try:

@@ -98,7 +98,7 @@ def collect_sites(hosts: Iterable[str], hostvars: Mapping[str, Mapping[str, Any]
                 f"port or number range ({_show(seen[1])} against {_show(site)}); "
                 "set them once, on the site's group"
             )
-    found = [site for _, site in sites.values()]
+    found = [site for _order, site in sites.values()]
     for index, site in enumerate(found):
         for other in found[index + 1 :]:
             if site.numbers.overlaps(other.numbers):
