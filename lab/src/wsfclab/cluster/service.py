@@ -558,6 +558,13 @@ class ClusterService:
         for pid in self.watched:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)  # the launcher made each service a group leader
+        # A service started moments ago may not be watched yet, nor in the last state this
+        # process read: every lab service runs in a folder of the state dir (its node's
+        # C:\Windows\System32), so a process whose working folder was in it is one of them.
+        for pid in _processes_working_in(self.lab.state_dir):
+            if pid != os.getpid():
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
         self.snapshot = None
         self.stopping = True
 
@@ -565,6 +572,22 @@ class ClusterService:
         """No cluster, or this node was evicted: hold nothing."""
         self.table.release_all()
         self.active = False
+
+
+def _processes_working_in(folder: Path) -> list[int]:
+    """PIDs whose working folder is ``folder`` or below it, removed or not (Linux /proc)."""
+    prefix = str(folder)
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd").removesuffix(" (deleted)")
+        except OSError:
+            continue
+        if cwd == prefix or cwd.startswith(prefix + os.sep):
+            found.append(int(entry.name))
+    return found
 
 
 @dataclass
