@@ -22,7 +22,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HARNESS=${HARNESS:-$ROOT/../shared/bench/sip}
-[ -d "$HARNESS" ] || HARNESS=/work/shared/bench/sip
+[ -d "$HARNESS" ] || { echo "no SIP harness at $HARNESS; set HARNESS=<folder of the shared bench/sip harness>" >&2; exit 2; }
 SC=$HARNESS/scenarios
 WD=${WORKDIR:-$(mktemp -d /tmp/pbxd-cpu-cost.XXXXXX)}
 HOST=127.0.0.1

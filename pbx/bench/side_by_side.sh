@@ -18,7 +18,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HARNESS=${HARNESS:-$ROOT/../shared/bench/sip}
-[ -d "$HARNESS" ] || HARNESS=/work/shared/bench/sip
+[ -d "$HARNESS" ] || { echo "no SIP harness at $HARNESS; set HARNESS=<folder of the shared bench/sip harness>" >&2; exit 2; }
 export SCRATCH=${SCRATCH:-/tmp/bench-sip-side-by-side}
 # Not the harness's default 5060/15060, so that this run keeps clear of another on the same host.
 export SIP_PORT=${SIP_PORT:-5070} SIPP_BASE_PORT=${SIPP_BASE_PORT:-17060}
