@@ -20,7 +20,6 @@ import ipaddress
 import re
 import time
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wsfclab.cluster import dependencies, events, quorum, runtime
@@ -957,38 +956,6 @@ def cluster_events(
 ) -> list[events.Event]:
     """The events the cluster services recorded (System log, source FailoverClustering), oldest first."""
     return events.read(lab, node=node_name, since=since)
-
-
-def write_cluster_log(
-    lab: Lab,
-    state: LabState,
-    *,
-    nodes: list[str] | None = None,
-    destination: str | None = None,
-    timespan_minutes: int | None = None,
-    use_local_time: bool = False,
-) -> list[str]:
-    """Get-ClusterLog: write ``<node>_cluster.log`` for each node (default: every node) into
-    ``destination`` on the local node (default C:\\Windows\\Cluster\\Reports on each node); returns
-    the Windows paths written."""
-    db = get_cluster(state)
-    chosen = [node(db, n).name for n in nodes] if nodes else sorted(db.nodes)
-    since = time.time() - timespan_minutes * 60 if timespan_minutes else None
-    written = []
-    for name in chosen:
-        text = events.render_log(lab, name, since=since, local_time=use_local_time)
-        folder_node = name if destination is None else None
-        target_dir = destination or r"C:\Windows\Cluster\Reports"
-        local_dir: Path = lab.resolve_path(state, folder_node or _local_node(state), target_dir)
-        local_dir.mkdir(parents=True, exist_ok=True)
-        (local_dir / f"{name}_cluster.log").write_text(text, encoding="utf-8")
-        written.append(target_dir.rstrip("\\") + f"\\{name}_cluster.log")
-    return written
-
-
-def _local_node(state: LabState) -> str:
-    db = get_cluster(state)
-    return min(db.nodes.values(), key=lambda n: int(n.id)).name
 
 
 # -- planning helpers (pure) -----------------------------------------------------------------
