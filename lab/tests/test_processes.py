@@ -69,6 +69,23 @@ def test_a_python_service_runs_with_mapped_paths_and_dies_into_stopped(lab: Lab)
         assert state.nodes["PBX-N1"].services["Tiny"].pid is None
 
 
+def test_a_python_service_imports_from_its_interpreters_own_site_packages_first(lab: Lab) -> None:
+    # What pip installed next to that python.exe (the PBX on the shared disk) is what the
+    # service runs, not whatever the lab's own Python has installed under the same name.
+    probe = "import pathlib, sys\nimport pbxd\npathlib.Path(sys.argv[2]).write_text(pbxd.__file__)\n"
+    _install_tiny(lab, script=NOTIFY_READY + probe + "import time\ntime.sleep(120)\n")
+    shadow = lab.node_root("PBX-N1") / "Py" / "Lib" / "site-packages" / "pbxd"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("")
+    with lab.session() as state:
+        services.start_service(lab, state, "PBX-N1", "Tiny")
+    written = lab.node_root("PBX-N1") / "app" / "tiny.toml"
+    deadline = time.monotonic() + 5
+    while not written.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert written.read_text() == str(shadow / "__init__.py")
+
+
 def test_stop_and_kill_end_the_process(lab: Lab) -> None:
     _install_tiny(lab)
     with lab.session() as state:

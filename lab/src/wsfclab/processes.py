@@ -85,6 +85,13 @@ def is_python_binary(path: str) -> bool:
     return path.replace("/", "\\").lower().endswith("python.exe")
 
 
+def python_path_environment(binary: Path) -> dict[str, str]:
+    """The environment that makes the lab's Python import what a real ``python.exe`` at ``binary``
+    would: its own ``Lib\\site-packages`` first (where pip installed the PBX onto the shared
+    disk), and no per-user site folder, which a service account does not have."""
+    return {"PYTHONPATH": str(binary.parent / "Lib" / "site-packages"), "PYTHONNOUSERSITE": "1"}
+
+
 def map_arguments(args: list[str], resolve: Callable[[str], Path]) -> list[str]:
     """Replace each Windows path inside an argument by the local path ``resolve`` gives for it;
     paths on drives the node cannot reach are left as they are (the program then fails to open them,

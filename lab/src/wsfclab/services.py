@@ -183,6 +183,7 @@ def launch_spec(lab: Lab, state: LabState, host: NodeState, service: Service) ->
             "USERDOMAIN": host.domain.split(".")[0].upper() if host.part_of_domain else host.name,
             "SystemRoot": str(lab.node_root(host.name) / "Windows"),
             "PYTHONUNBUFFERED": "1",
+            **processes.python_path_environment(binary),
         }
     )
     return processes.LaunchSpec(

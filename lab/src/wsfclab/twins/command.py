@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wsfclab.errors import LabError
-from wsfclab.processes import is_python_binary, map_arguments, split_command_line
+from wsfclab.processes import is_python_binary, map_arguments, python_path_environment, split_command_line
 from wsfclab.twins.base import ModuleFailure, TwinContext, unsupported
 
 # A command that runs longer than this is stopped: an ansible task on Windows would wait, but
@@ -103,13 +103,12 @@ def win_command(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
         home.mkdir(parents=True, exist_ok=True)
     if not home.is_dir():
         raise ModuleFailure(f"Failed to run: '{command}': The directory name is invalid", rc=267, cmd=command)
-    site_packages = ctx.local(ntpath.join(ntpath.dirname(executable), "Lib", "site-packages"))
+    python_path = python_path_environment(ctx.local(executable))
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "COMPUTERNAME": ctx.node.name,
-        "PYTHONPATH": str(site_packages),
-        "PYTHONNOUSERSITE": "1",
-        "PIP_TARGET": str(site_packages),
+        **python_path,
+        "PIP_TARGET": python_path["PYTHONPATH"],
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "LANG": "C.UTF-8",
     }
