@@ -89,23 +89,26 @@ def test_python_exe_runs_as_the_lab_python_with_paths_mapped(windows: Driver) ->
     )
 
 
+def _probe_wheel(folder: Path, version: str, modules: dict[str, str]) -> None:
+    buffer = io.BytesIO()
+    info = f"labprobe-{version}.dist-info"
+    with zipfile.ZipFile(buffer, "w") as wheel:
+        for name, text in modules.items():
+            wheel.writestr(name, text)
+        wheel.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: labprobe\nVersion: {version}\n")
+        wheel.writestr(
+            f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
+        wheel.writestr(f"{info}/RECORD", "")
+    (folder / f"labprobe-{version}-py3-none-any.whl").write_bytes(buffer.getvalue())
+
+
 def test_pip_installs_wheels_into_the_interpreters_own_site_packages(windows: Driver, tmp_path: Path) -> None:
     put_installer(windows)
     install_python(windows)
     wheels = windows.local(r"C:\PBX\wheels")
     wheels.mkdir(parents=True)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as wheel:
-        wheel.writestr("labprobe.py", "WHERE = 'shared disk'\n")
-        wheel.writestr(
-            "labprobe-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: labprobe\nVersion: 1.0\n"
-        )
-        wheel.writestr(
-            "labprobe-1.0.dist-info/WHEEL",
-            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        )
-        wheel.writestr("labprobe-1.0.dist-info/RECORD", "")
-    (wheels / "labprobe-1.0-py3-none-any.whl").write_bytes(buffer.getvalue())
+    _probe_wheel(wheels, "1.0", {"labprobe.py": "WHERE = 'shared disk'\n"})
     pip = windows.run(
         "ansible.windows.win_command",
         {"cmd": f"{PYTHON} -m pip install --no-index --find-links C:\\PBX\\wheels labprobe"},
@@ -116,6 +119,43 @@ def test_pip_installs_wheels_into_the_interpreters_own_site_packages(windows: Dr
         "ansible.windows.win_command", {"argv": [PYTHON, "-c", "import labprobe; print(labprobe.WHERE)"]}
     )
     assert used.result["stdout"] == "shared disk\r\n"
+
+
+def test_pip_replaces_the_installed_version_as_it_does_on_windows(windows: Driver) -> None:
+    # pip uninstalls the version it replaces (up or down), metadata and files: one version is
+    # installed afterwards, and a module only the old version had is gone.
+    put_installer(windows)
+    install_python(windows)
+    wheels = windows.local(r"C:\PBX\wheels")
+    wheels.mkdir(parents=True)
+    _probe_wheel(wheels, "1.0", {"labprobe.py": "V = '1.0'\n", "labprobe_old.py": ""})
+    _probe_wheel(wheels, "2.0", {"labprobe.py": "V = '2.0'\n"})
+    site = windows.local(r"C:\PBX\python\Lib\site-packages")
+    read = [
+        PYTHON,
+        "-c",
+        "import importlib.metadata as m, labprobe; print(m.version('labprobe'), labprobe.V)",
+    ]
+    for wanted, left in (("2.0", "1.0"), ("1.0", "2.0")):
+        pip = windows.run(
+            "ansible.windows.win_command",
+            {"argv": [PYTHON, "-m", "pip", "install", "--no-index", "--find-links", r"C:\PBX\wheels",
+                      "--upgrade", f"labprobe=={wanted}"]},
+        )  # fmt: skip
+        assert pip.rc == 0, pip.result
+        assert sorted(p.name for p in site.glob("labprobe-*.dist-info")) == [f"labprobe-{wanted}.dist-info"]
+        assert (
+            windows.run("ansible.windows.win_command", {"argv": read}).result["stdout"]
+            == f"{wanted} {wanted}\r\n"
+        )
+        assert not (site / f"labprobe-{left}.dist-info").exists()
+    assert (site / "labprobe_old.py").exists()  # 1.0 again: its own module is back
+    windows.run(
+        "ansible.windows.win_command",
+        {"argv": [PYTHON, "-m", "pip", "install", "--no-index", "--find-links", r"C:\PBX\wheels",
+                  "--upgrade", "labprobe==2.0"]},
+    )  # fmt: skip
+    assert not (site / "labprobe_old.py").exists()
 
 
 def test_failures_are_the_modules_own(windows: Driver) -> None:

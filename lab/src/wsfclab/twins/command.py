@@ -9,18 +9,24 @@ exit fails with "non-zero return code". Check mode is refused by the module's ow
 Only a ``python.exe`` that exists at its Windows path runs: as the lab's Python, with every
 Windows path in the arguments mapped to the node's folders, as services run. Its own
 ``Lib\\site-packages`` folder comes first on the module path and is where ``pip install`` puts
-packages, so a PBX installed from wheels onto the shared disk is the one that runs. Any other
-program fails "unsupported in the lab".
+packages, so a PBX installed from wheels onto the shared disk is the one that runs. pip runs
+with ``--target`` semantics there, which leave a replaced version's files and metadata behind;
+pip on Windows uninstalls the version it replaces, so after a ``pip install`` the twin removes
+what a replaced version had installed (as listed in its RECORD) and the new one did not. Any
+other program fails "unsupported in the lab".
 """
 
 from __future__ import annotations
 
+import csv
 import ntpath
 import os
+import shutil
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from wsfclab.errors import LabError
@@ -112,6 +118,8 @@ def win_command(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "LANG": "C.UTF-8",
     }
+    site_packages = Path(python_path["PYTHONPATH"])
+    installed_before = _dist_infos(site_packages)
     argv = [sys.executable, *map_arguments(args[1:], ctx.local)]
     started_utc, started = datetime.now(UTC), time.monotonic()
     try:
@@ -137,6 +145,48 @@ def win_command(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
         end=_timestamp(ended_utc),
         delta=_delta(time.monotonic() - started),
     )
+    if args[1:4] == ["-m", "pip", "install"]:
+        _uninstall_replaced(site_packages, installed_before)
     if done.returncode != 0:
         raise ModuleFailure("non-zero return code", **{k: v for k, v in result.items() if k != "msg"})
     return result
+
+
+def _project(dist_info: Path) -> str:
+    """The normalised project name of a ``<name>-<version>.dist-info`` folder."""
+    return (
+        dist_info.name.removesuffix(".dist-info")
+        .rsplit("-", 1)[0]
+        .lower()
+        .replace("_", "-")
+        .replace(".", "-")
+    )
+
+
+def _dist_infos(site_packages: Path) -> set[Path]:
+    return set(site_packages.glob("*.dist-info")) if site_packages.is_dir() else set()
+
+
+def _recorded_files(dist_info: Path) -> set[Path]:
+    record = dist_info / "RECORD"
+    if not record.is_file():
+        return set()
+    with record.open(newline="") as rows:
+        return {(dist_info.parent / row[0]).resolve() for row in csv.reader(rows) if row}
+
+
+def _uninstall_replaced(site_packages: Path, before: set[Path]) -> None:
+    """Remove the versions that a pip run replaced: their files the new version does not list,
+    then their metadata."""
+    added = _dist_infos(site_packages) - before
+    for new in added:
+        for old in (d for d in before if _project(d) == _project(new) and d.exists()):
+            root = site_packages.resolve()
+            for path in _recorded_files(old) - _recorded_files(new):
+                if path.is_file() and root in path.parents:
+                    path.unlink()
+                    for folder in path.parents:
+                        if folder == root or any(folder.iterdir()):
+                            break
+                        folder.rmdir()
+            shutil.rmtree(old, ignore_errors=True)
