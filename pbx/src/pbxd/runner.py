@@ -18,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import platform
 import signal
 import threading
 from dataclasses import dataclass
 from typing import Protocol
 
+from pbxd.commands import version
 from pbxd.config import PbxConfig
 from pbxd.logs import setup_logging
 from pbxd.notify import notify
@@ -126,6 +128,7 @@ async def _watch(server: _Server, store: _Database, settings: WatchdogSettings) 
 async def serve(config: PbxConfig, stop: StopRequest, watchdog: WatchdogSettings | None = None) -> Outcome:
     """Run the PBX until ``stop`` is requested or the watchdog gives up."""
     watchdog = watchdog or WatchdogSettings()
+    log.info("pbxd %s starting (Python %s)", version(), platform.python_version())
     target = parse_database_url(config.database.url)
     lock = ServerLock(target.path) if isinstance(target, SqliteUrl) else None
     log.info("opening the database %s", redact_url(config.database.url))

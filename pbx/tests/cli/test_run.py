@@ -4,6 +4,7 @@ itself (non-zero) when its database goes away, so that the cluster notices."""
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import os
 import signal
 import socket
@@ -114,6 +115,8 @@ def test_run_serves_and_stops_within_two_seconds_of_the_signal(
     assert elapsed < 2.0, f"stopping took {elapsed:.2f} s"
     log = (folder / "pbxd.log").read_text()
     assert "stop requested" in log and log.rstrip().endswith("pbxd stopped")
+    # Which version runs is in the log, so that an upgrade can be confirmed on the node.
+    assert f"pbxd {importlib.metadata.version('pbxd')} starting" in log
     # The database was closed cleanly: its WAL was checkpointed into the file.
     wal = folder / "pbx.db-wal"
     assert not wal.exists() or wal.stat().st_size == 0
