@@ -188,4 +188,11 @@ def plan_iscsi_target(args: Mapping[str, Any], observed: Observed) -> Plan:
         before=_state(service, portal_known, session, args),
         after=_state(running, True, expected_session, args),
         reported=reported,
+        # A portal added in this run could not be asked beforehand which targets it offers.
+        advice={
+            "login": (
+                f"Check that portal {args['portal']}:{args['port']} offers {args['target']} to this "
+                "host: the IQN, and that the target's access list (LUN masking) lets this node's initiator in"
+            )
+        },
     )

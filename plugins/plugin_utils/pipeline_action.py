@@ -131,6 +131,7 @@ class PipelineAction(ActionBase):
             if refusal is not None:
                 return {"failed": True, "changed": False, "msg": refusal, "round_trips": 0}
         applied: Observed | None = None
+        plan: Plan | None = None
         try:
             args = self.check_arguments(args)
             observed = self._read(args, task_vars)
@@ -150,7 +151,7 @@ class PipelineAction(ActionBase):
                 "round_trips": self._round_trips,
             }
         except ExecutorError as error:
-            return self._executor_failure(error)
+            return self._executor_failure(error, plan.advice if plan is not None else {})
         result: dict[str, Any] = {
             **plan.extra,
             "changed": bool(plan.changes),
@@ -206,10 +207,12 @@ class PipelineAction(ActionBase):
             flags=str(option("become_flags") or ""),
         )
 
-    def _executor_failure(self, error: ExecutorError) -> dict[str, Any]:
+    def _executor_failure(self, error: ExecutorError, advice: Mapping[str, str]) -> dict[str, Any]:
         # A failure in the apply round trip may follow pipelines that did change the host.
         changed = bool(error.result.get("changed", False))
         msg = str(error)
+        if error.result.get("pipeline") in advice:
+            msg = msg.rstrip(".") + ". " + advice[error.result["pipeline"]]
         if changed:
             msg = msg.rstrip(".") + (
                 ". The host is changed up to that step and no further; once the cause is fixed, run the "

@@ -42,6 +42,8 @@ class Plan:
     changes, ``reported`` (if given) turns what the changing pipelines returned into the state the
     result carries, so that the result says what the host reported rather than what was expected.
     ``extra`` adds module-specific keys to the result (a report path, a list of violations).
+    ``advice`` says, by pipeline name, what the operator should check when that changing pipeline
+    fails (the cmdlet's own error names the symptom, not its usual cause).
     """
 
     changes: tuple[Pipeline, ...]
@@ -50,6 +52,7 @@ class Plan:
     warnings: tuple[str, ...] = field(default=())
     reported: Callable[[Observed], Mapping[str, Any]] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    advice: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for pipeline in self.changes:

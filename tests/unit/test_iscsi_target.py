@@ -15,6 +15,7 @@ from ansible_collections.pbxops.wsfc.plugins.plugin_utils.iscsi_plan import (
 from ansible_collections.pbxops.wsfc.plugins.plugin_utils.planning import Observed, PlanError
 from fake_windows import CmdletFailure, FakeWindows
 from manifest_check import assert_calls_bind
+from wsfclab.errors import ErrorCategory
 
 IQN = "iqn.1991-05.com.microsoft:san1-pbx-target"
 PORTAL = {"TargetPortalAddress": "127.0.3.10", "TargetPortalPortNumber": 3260}
@@ -161,8 +162,9 @@ def test_a_host_without_the_initiator_service_is_refused() -> None:
 class Initiator:
     """A fake initiator: the service, portals and sessions of one node."""
 
-    def __init__(self, running: bool) -> None:
+    def __init__(self, running: bool, allowed: bool = True) -> None:
         self.running = running
+        self.allowed = allowed  # whether the target's access list lets this initiator in
         self.portals: list[dict[str, Any]] = []
         self.sessions: list[dict[str, Any]] = []
 
@@ -189,9 +191,18 @@ class Initiator:
             self.portals.append(PORTAL)
             return [PORTAL]
 
-        def targets(_p: dict[str, Any], _i: list[Any]) -> list[Any]:
+        def targets(p: dict[str, Any], _i: list[Any]) -> list[Any]:
             self._require()
-            return [{"NodeAddress": IQN, "IsConnected": bool(self.sessions)}] if self.portals else []
+            if self.portals and self.allowed:
+                return [{"NodeAddress": IQN, "IsConnected": bool(self.sessions)}]
+            if p.get("NodeAddress"):
+                raise CmdletFailure(
+                    f"No MSFT_iSCSITarget objects found with property 'NodeAddress' equal to '{IQN}'.  "
+                    "Verify the value of the property and retry.",
+                    "CmdletizationQuery_NotFound_NodeAddress,Get-IscsiTarget",
+                    ErrorCategory.ObjectNotFound,
+                )
+            return []
 
         def sessions(_p: dict[str, Any], _i: list[Any]) -> list[Any]:
             self._require()
@@ -229,6 +240,22 @@ def test_from_a_stopped_initiator_the_action_converges_in_two_round_trips_then_o
     assert first["state"]["target"]["connected"] is True
     second = make_action(ActionModule, args(), fake).run(task_vars={})
     assert second["changed"] is False and second["round_trips"] == 1
+
+
+def test_a_target_that_does_not_let_a_new_initiator_in_fails_the_login_saying_what_to_check() -> None:
+    # A first run cannot know before the portal is added that the target hides itself from this
+    # node; the failed login then names the likely cause rather than only the missing object.
+    result = make_action(
+        ActionModule, args(), FakeWindows(Initiator(running=True, allowed=False).handlers())
+    ).run(task_vars={})
+    assert result["failed"] is True and result["pipeline"] == "login", result
+    assert result["msg"].startswith(
+        "pipeline 'login' failed at step 1 (Get-IscsiTarget): No MSFT_iSCSITarget"
+    )
+    assert (
+        f"Check that portal 127.0.3.10:3260 offers {IQN} to this host: the IQN, and that the target's "
+        "access list (LUN masking) lets this node's initiator in" in result["msg"]
+    )
 
 
 def test_check_mode_on_a_stopped_initiator_reports_the_change_and_makes_none() -> None:
