@@ -8,6 +8,7 @@ and that no lab changed: the labs' state files are byte for byte what they were.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -31,6 +32,19 @@ SITES = ("site-a", "site-b")
 def state_digest(state: Path) -> dict[str, str]:
     """The sha256 of every site's state file (every lab change is saved there)."""
     return {site: hashlib.sha256((state / site / "state.json").read_bytes()).hexdigest() for site in SITES}
+
+
+def without_iscsi_connections(state_file: Path) -> dict[str, Any]:
+    """A site's lab state less what connecting to an iSCSI target changes: the initiator service,
+    portals, sessions, and which nodes see the target's disks."""
+    state: dict[str, Any] = json.loads(state_file.read_text())
+    state.pop("counter")
+    for node in state["nodes"].values():
+        node["iscsi_portals"], node["iscsi_sessions"] = [], []
+        node["services"].pop("MSiSCSI")
+    for disk in state["disks"].values():
+        disk["views"], disk["absent_views"] = {}, {}
+    return state
 
 
 def vault_values() -> dict[str, Any]:
@@ -78,26 +92,25 @@ class Case:
         change(self.secrets)
         (self.inventory / "group_vars/all/vault.yml").write_text(yaml.safe_dump(self.secrets))
 
-    def run_site(self, state: Path) -> subprocess.CompletedProcess[str]:
+    def reset(self, state: Path) -> None:
         for site in SITES:
             subprocess.run(
                 [str(BIN / "wsfclab"), "--state-dir", str(state / site),
                  "--world", str(self.worlds / f"pbx-{site}.yml"), "reset"],
                 check=True, capture_output=True, timeout=120,
             )  # fmt: skip
-        before = state_digest(state)
+
+    def run_site(self, state: Path) -> subprocess.CompletedProcess[str]:
         env = {
             **os.environ,
             "WSFCLAB_STATE_DIR": str(state),
             "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
             "ANSIBLE_NOCOLOR": "1",
         }
-        done = subprocess.run(
+        return subprocess.run(
             [str(BIN / "ansible-playbook"), "-i", str(self.inventory), str(REPO / "playbooks/site.yml")],
             capture_output=True, text=True, timeout=900, env=env, cwd=REPO, check=False,
         )  # fmt: skip
-        assert state_digest(state) == before, "the lab changed although the inventory was refused"
-        return done
 
 
 CASES: dict[str, tuple[str, Callable[[Case], None], str]] = {
@@ -153,8 +166,26 @@ def test_a_bad_inventory_is_refused_with_what_to_fix_and_nothing_changes(case: s
     _, breaks, expected = CASES[case]
     bad = Case(tmp_path)
     breaks(bad)
+    bad.reset(tmp_path / "lab")
+    before = state_digest(tmp_path / "lab")
     done = bad.run_site(tmp_path / "lab")
+    assert state_digest(tmp_path / "lab") == before, "the lab changed although the inventory was refused"
     assert done.returncode != 0, done.stdout[-3000:]
     assert expected in done.stdout, done.stdout[-4000:]
     for secret in (*bad.secrets["vault_pbx_passwords"].values(), bad.secrets["vault_deploy_password"]):
         assert secret not in done.stdout + done.stderr
+
+
+def test_a_disk_not_visible_on_every_node_is_refused_before_any_disk_is_touched(tmp_path: Path) -> None:
+    # Whether a node sees an iSCSI LUN is known only once it has connected to the target, so
+    # connecting is the one change made before the refusal; no disk, cluster or service is touched.
+    bad = Case(tmp_path)
+    bad.world("site-a", lambda w: w["shared_storage"]["iscsi_targets"][0]["initiators"].remove("PBXA-N2"))
+    state = tmp_path / "lab"
+    bad.reset(state)
+    before = {site: without_iscsi_connections(state / site / "state.json") for site in SITES}
+    done = bad.run_site(state)
+    assert done.returncode != 0, done.stdout[-3000:]
+    assert "fatal: [PBXA-N2]" in done.stdout and "access list (LUN masking)" in done.stdout, done.stdout[-4000:]
+    after = {site: without_iscsi_connections(state / site / "state.json") for site in SITES}
+    assert after == before, "a disk, the cluster or a service changed although a node cannot see the disks"
