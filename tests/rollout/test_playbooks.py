@@ -111,7 +111,7 @@ def test_backup_and_restore(lab: Path) -> None:
         lab, "pbx_backup.yml", "-e", f"pbx_restore={saved[0][1]}", "-e", "pbx_only_site=site-a"
     )
     assert f"Put the database back, once the stopped pbxd has let go of it - {saved[0][0]}" in restored
-    assert "across the trunk to site-b: answered" in playbook(lab, "site.yml")
+    assert "across the trunk to site-b: answered" in playbook(lab, "smoke_test.yml")
 
 
 def test_node_maintenance_keeps_the_pbx_reachable(lab: Path) -> None:
