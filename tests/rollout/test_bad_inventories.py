@@ -186,6 +186,7 @@ def test_a_disk_not_visible_on_every_node_is_refused_before_any_disk_is_touched(
     before = {site: without_iscsi_connections(state / site / "state.json") for site in SITES}
     done = bad.run_site(state)
     assert done.returncode != 0, done.stdout[-3000:]
-    assert "fatal: [PBXA-N2]" in done.stdout and "access list (LUN masking)" in done.stdout, done.stdout[-4000:]
+    refused = done.stdout
+    assert "fatal: [PBXA-N2]" in refused and "access list (LUN masking)" in refused, refused[-4000:]
     after = {site: without_iscsi_connections(state / site / "state.json") for site in SITES}
     assert after == before, "a disk, the cluster or a service changed although a node cannot see the disks"
