@@ -119,7 +119,8 @@ def win_command(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
         "LANG": "C.UTF-8",
     }
     site_packages = Path(python_path["PYTHONPATH"])
-    installed_before = _dist_infos(site_packages)
+    pip_install = args[1:4] == ["-m", "pip", "install"]
+    installed_before = _dist_infos(site_packages) if pip_install else set()
     argv = [sys.executable, *map_arguments(args[1:], ctx.local)]
     started_utc, started = datetime.now(UTC), time.monotonic()
     try:
@@ -145,7 +146,7 @@ def win_command(ctx: TwinContext, params: dict[str, Any]) -> dict[str, Any]:
         end=_timestamp(ended_utc),
         delta=_delta(time.monotonic() - started),
     )
-    if args[1:4] == ["-m", "pip", "install"]:
+    if pip_install:
         _uninstall_replaced(site_packages, installed_before)
     if done.returncode != 0:
         raise ModuleFailure("non-zero return code", **{k: v for k, v in result.items() if k != "msg"})
@@ -178,10 +179,9 @@ def _recorded_files(dist_info: Path) -> set[Path]:
 def _uninstall_replaced(site_packages: Path, before: set[Path]) -> None:
     """Remove the versions that a pip run replaced: their files the new version does not list,
     then their metadata."""
-    added = _dist_infos(site_packages) - before
-    for new in added:
+    root = site_packages.resolve()
+    for new in _dist_infos(site_packages) - before:
         for old in (d for d in before if _project(d) == _project(new) and d.exists()):
-            root = site_packages.resolve()
             for path in _recorded_files(old) - _recorded_files(new):
                 if path.is_file() and root in path.parents:
                     path.unlink()
