@@ -149,11 +149,9 @@ class CallRecorder:
         latest: dict[str, CallRecord] = {}
         for record in records:
             latest[record.record_id] = record
-        outcomes = await asyncio.gather(
-            *(self.store.put_call_record(record) for record in latest.values()), return_exceptions=True
-        )
+        outcomes = await self.store.put_call_records(list(latest.values()))
         for record, outcome in zip(latest.values(), outcomes, strict=True):
-            if isinstance(outcome, BaseException):
+            if outcome is not None:
                 if isinstance(outcome, asyncio.CancelledError):
                     raise outcome
                 log.error(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import replace
 
 from pbxd.sip import digest
@@ -62,6 +63,16 @@ class MemoryStore:
         if self._max_call_records is not None:
             while len(self.records) > self._max_call_records:
                 self.records.popitem(last=False)
+
+    async def put_call_records(self, records: Sequence[CallRecord]) -> list[BaseException | None]:
+        outcomes: list[BaseException | None] = []
+        for record in records:
+            try:
+                await self.put_call_record(record)
+                outcomes.append(None)
+            except Exception as error:  # handed back per record, as the SQL store does
+                outcomes.append(error)
+        return outcomes
 
     @property
     def call_records(self) -> dict[str, CallRecord]:

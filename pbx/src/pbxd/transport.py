@@ -48,6 +48,12 @@ TCP_FIRST_MESSAGE_TIMEOUT = 30.0
 # as such).
 UDP_READ_BATCH = 64
 UDP_READ_SIZE = 65_536
+# Bytes of receive buffer asked for each UDP socket. Requests arrive in bursts, and at the knee
+# a pause of the loop of a few tens of milliseconds (a garbage collection, a burst of commits)
+# overflowed the system's default (208 KiB on Linux, 64 KiB on Windows): the kernel dropped
+# requests and the clients retransmitted them 500 ms later. 1 MiB holds about 0.3 s of work at
+# the knee, less than T1, so what waits in it is still answered before a retransmission.
+UDP_RECEIVE_BUFFER = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,12 +358,13 @@ class Transports:
 async def _open_udp(loop: asyncio.AbstractEventLoop, owner: Transports, listen: Listen) -> _UdpProtocol:
     """A UDP socket bound to ``listen``, read in batches where the event loop allows it
     (selector loops: Linux, and Windows when configured so; the Proactor loop, Windows'
-    default, reads through asyncio's own transport). The receive buffer is the system's: a
-    larger one would let a flood in whole, and more of it answered (503 while shedding)."""
+    default, reads through asyncio's own transport), with a receive buffer of
+    ``UDP_RECEIVE_BUFFER`` where the system grants it."""
     infos = await loop.getaddrinfo(listen.host, listen.port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
     family, _, _, _, address = infos[0]
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
+        _ask_receive_buffer(sock, listen)
         sock.bind(address)
         sock.setblocking(False)
         _, protocol = await loop.create_datagram_endpoint(lambda: _UdpProtocol(owner), sock=sock)
@@ -373,6 +380,26 @@ async def _open_udp(loop: asyncio.AbstractEventLoop, owner: Transports, listen: 
         remove_reader(sock.fileno())
         add_reader(sock.fileno(), protocol.read_waiting, sock)
     return protocol
+
+
+def _ask_receive_buffer(sock: socket.socket, listen: Listen) -> None:
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+        granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    except OSError as error:
+        log.info("udp:%s:%s keeps the system's receive buffer: %s", listen.host, listen.port, error)
+        return
+    # Linux reports twice what it grants (its bookkeeping included) and caps the request at
+    # net.core.rmem_max; Windows grants what is asked.
+    if granted < UDP_RECEIVE_BUFFER:
+        log.info(
+            "udp:%s:%s has a receive buffer of %d KiB, not the %d KiB asked for: bursts of requests "
+            "may be dropped near the knee (on Linux, raise net.core.rmem_max)",
+            listen.host,
+            listen.port,
+            granted // 1024,
+            UDP_RECEIVE_BUFFER // 1024,
+        )
 
 
 def _is_ip_literal(host: str) -> bool:

@@ -43,12 +43,30 @@ def test_drops_on_a_socket_nobody_reads_are_counted() -> None:
         assert counter() - before > 0
 
 
-def test_the_shedder_takes_kernel_drops_for_overload_even_with_little_traffic() -> None:
+def test_the_shedder_takes_kernel_drops_that_last_for_overload_even_with_little_traffic() -> None:
     drops = [0]
     gauge = LoadGauge(cpu_clock=lambda: 0.0, drops=lambda: drops[0])
     gauge.sample(0.0)
     drops[0] = 500
     gauge.sample(0.5)
-    assert gauge.share == pytest.approx(0.1) and gauge.why == "500 datagrams dropped by the kernel"
-    gauge.sample(1.0)  # no new drops, no traffic: calm again
+    drops[0] = 900
+    gauge.sample(1.0)
+    assert gauge.share == pytest.approx(0.1) and gauge.why == "400 datagrams dropped by the kernel"
+    gauge.sample(1.5)  # no new drops, no traffic: calm again
+    assert gauge.share == 0
+
+
+def test_one_burst_of_kernel_drops_is_a_stall_not_overload() -> None:
+    """A pause of the loop (a garbage collection, a slow commit) overflows the socket's buffer
+    once; the clients retransmit what was lost. Shedding for it would turn a pause of tens of
+    milliseconds into failed calls."""
+    drops = [0]
+    gauge = LoadGauge(cpu_clock=lambda: 0.0, drops=lambda: drops[0])
+    gauge.sample(0.0)
+    drops[0] = 80
+    gauge.sample(0.5)
+    assert gauge.share == 0
+    gauge.sample(1.0)  # nothing dropped since: the streak is over
+    drops[0] = 160
+    gauge.sample(1.5)
     assert gauge.share == 0

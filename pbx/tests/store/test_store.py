@@ -227,6 +227,28 @@ def test_a_finished_call_record_is_never_written_over_and_a_reused_call_id_is_a_
     database.close()
 
 
+def test_call_records_written_together_each_get_their_own_outcome(database_url: str) -> None:
+    """The call recorder hands the store every record waiting at once; one the database refuses
+    is reported as such, and the others are stored all the same."""
+    start = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    first = CallRecord("one", "100", "101", "local", start, disposition="busy", duration=0.0)
+    refused = replace(CallRecord("two", "100", "101", "local", start), caller=None)  # type: ignore[arg-type]
+    last = CallRecord("three", "100", "101", "local", start + timedelta(seconds=1), disposition="failed")
+
+    async def scenario() -> list[BaseException | None]:
+        store = open_store(database_url)
+        outcomes = await store.put_call_records([first, refused, last])
+        await store.close()
+        return outcomes
+
+    outcomes = asyncio.run(scenario())
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], Exception) and "caller" in str(outcomes[1]).lower()
+    database = open_database(database_url, migrate=False)
+    assert database.list_call_records() == [last, first]
+    database.close()
+
+
 def test_a_shared_secret_is_made_once_and_read_by_every_node(database_url: str) -> None:
     async def scenario() -> tuple[bytes, bytes, bytes]:
         first, second = open_store(database_url), open_store(database_url)

@@ -24,7 +24,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -71,17 +71,22 @@ class SqlStore:
         self.succeeded = 0  # operations that finished without error, ever
         self._ping: asyncio.Future[None] | None = None
 
-    async def _run[T](self, call: Callable[[], T], *, batchable: bool = True) -> T:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
+    def _submit[T](self, call: Callable[[], T], *, batchable: bool = True) -> asyncio.Future[T]:
+        """Queue ``call`` for the database thread; the future settles once it has run (and,
+        in a batch, once the batch is committed)."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._submitted.append(time.monotonic())
-        self._jobs.put(_Job(call, future, loop, batchable))
-        try:
-            result = await future
-        finally:
-            self._submitted.popleft()
-        self.succeeded += 1
-        return result
+        self._jobs.put(_Job(call, future, future.get_loop(), batchable))
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, future: asyncio.Future[Any]) -> None:
+        self._submitted.popleft()
+        if not future.cancelled() and future.exception() is None:
+            self.succeeded += 1
+
+    async def _run[T](self, call: Callable[[], T], *, batchable: bool = True) -> T:
+        return await self._submit(call, batchable=batchable)
 
     def _work(self) -> None:
         """The database thread: run jobs in order, those waiting together in one batch."""
@@ -167,6 +172,12 @@ class SqlStore:
 
     async def put_call_record(self, record: CallRecord) -> None:
         await self._run(partial(self.database.put_call_record, record))
+
+    async def put_call_records(self, records: Sequence[CallRecord]) -> list[BaseException | None]:
+        # Futures, not one task per record: the call recorder writes up to a thousand a second.
+        futures = [self._submit(partial(self.database.put_call_record, record)) for record in records]
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        return [outcome if isinstance(outcome, BaseException) else None for outcome in outcomes]
 
     async def shared_secret(self, name: str) -> bytes:
         return await self._run(partial(self.database.shared_secret, name))

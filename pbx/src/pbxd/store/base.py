@@ -8,6 +8,7 @@ and keeps routing calls to phones that registered before the failover.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -92,6 +93,11 @@ class Store(Protocol):
     async def put_call_record(self, record: CallRecord) -> None:
         """Insert the record identified by record_id, or update it while it is unfinished
         (a record that has a disposition is kept as it is)."""
+        ...
+
+    async def put_call_records(self, records: Sequence[CallRecord]) -> list[BaseException | None]:
+        """``put_call_record`` of each, submitted together so that they can share a commit:
+        per record, None or the error that writing it raised."""
         ...
 
     async def shared_secret(self, name: str) -> bytes:
