@@ -10,8 +10,10 @@ then measures:
 2. calls/s through the proxy: SIPp caller (407 digest) -> pbxd -> SIPp's built-in uas, which is
    extension 2000 (its binding is in the database before pbxd starts); answered, ACKed along
    the recorded route, hung up; highest rate with zero failures;
-3. pbxd's resident memory after 1,000, 10,000 and 20,000 calls, each measured once the
-   transactions of those calls have ended (RFC 3261 keeps them 32 s over UDP);
+3. pbxd's memory after 1,000, 10,000 and 20,000 calls, each measured once the transactions
+   of those calls have ended (RFC 3261 keeps them 32 s over UDP): resident memory, and the
+   memory Python holds (``tracemalloc``, which pbxd runs under in this phase, through
+   ``cpu_profile.py memory``) against what it held before the first call;
 4. overload: after each ladder, a step at 2x and one at 4x the rate found (the knee), each
    followed by a step at the knee. pbxd must stay up, say in its log that it shed load (503
    with Retry-After), and the knee step after the burst must pass again.
@@ -49,6 +51,9 @@ USERS = range(1000, 2000)
 CALLEE = "2000"
 # RFC 3261 keeps INVITE and non-INVITE transactions 64*T1 = 32 s over UDP after they end.
 DRAIN_SECONDS = 34
+PROFILER = Path(__file__).with_name("cpu_profile.py")
+REGISTER_RATES = [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500, 5000]
+CALL_RATES = [50, 100, 200, 300, 400, 600, 800, 1000, 1200, 1400, 1600, 2000]
 
 
 def free_port() -> int:
@@ -259,10 +264,16 @@ class Pbxd:
     """``pbxd run`` as a child process for one phase of the benchmark (a fresh process per
     phase, so that one phase's load does not weigh on the next)."""
 
-    def __init__(self, setup: Setup, phase: str) -> None:
+    def __init__(self, setup: Setup, phase: str, *, trace_memory: bool = False) -> None:
         self.log_path = setup.workdir / f"pbxd-{phase}.log"
         self._log = self.log_path.open("wb")
         command = [sys.executable, "-m", "pbxd", "--config", str(setup.config), "run"]
+        self.trace_path: Path | None = None
+        if trace_memory:
+            self.trace_path = setup.workdir / f"pbxd-{phase}.tracemalloc"
+            pbxd_script = Path(sys.executable).with_name("pbxd")
+            command = [sys.executable, str(PROFILER), "memory", str(self.trace_path), str(pbxd_script)]
+            command += ["--config", str(setup.config), "run"]
         self.process = subprocess.Popen(command, stdout=self._log, stderr=self._log)
         try:
             wait_until_answering(setup.port, time.monotonic() + 15)
@@ -290,6 +301,17 @@ class Pbxd:
     @property
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def traced_mb(self) -> tuple[float, float]:
+        """(current, peak) MB that Python's allocator holds, as tracemalloc last sampled them."""
+        assert self.trace_path is not None
+        deadline = time.monotonic() + 5
+        while not (self.trace_path.exists() and self.trace_path.read_text().strip()):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no tracemalloc samples in {self.trace_path}")
+            time.sleep(0.2)
+        _, current, peak = self.trace_path.read_text().split("\n")[-2].split()
+        return int(current) / 1e6, int(peak) / 1e6
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -449,7 +471,7 @@ def main() -> int:
 def register_phase(setup: Setup, register: Attempt) -> tuple[Run | None, list[str]]:
     with Pbxd(setup, "register") as pbxd:
         print(f"RSS at start: {pbxd.rss:.1f} MB")
-        rates = [500, 1000] if setup.quick else [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000]
+        rates = [500, 1000] if setup.quick else REGISTER_RATES
         best = ladder("register", rates, setup.seconds, register)
         if best is None or not setup.overload:
             return best, []
@@ -458,7 +480,7 @@ def register_phase(setup: Setup, register: Attempt) -> tuple[Run | None, list[st
 
 def calls_phase(setup: Setup, call: Attempt) -> tuple[Run | None, list[str]]:
     with Pbxd(setup, "calls") as pbxd:
-        rates = [100, 200] if setup.quick else [50, 100, 200, 300, 400, 500, 600, 700, 800, 1000, 1200]
+        rates = [100, 200] if setup.quick else CALL_RATES
         best = ladder("calls", rates, setup.seconds, call)
         if best is None or not setup.overload:
             return best, []
@@ -466,12 +488,18 @@ def calls_phase(setup: Setup, call: Attempt) -> tuple[Run | None, list[str]]:
 
 
 def memory_phase(setup: Setup, call: Attempt) -> tuple[dict[int, float], list[Run]]:
-    with Pbxd(setup, "memory") as pbxd:
+    """RSS after each checkpoint, and the memory Python holds (tracemalloc) against what it
+    held once started: what the calls leave behind after their transactions have ended."""
+    with Pbxd(setup, "memory", trace_memory=True) as pbxd:
         rate = 200
+        time.sleep(2)  # a few tracemalloc samples of the idle server
+        start, _ = pbxd.traced_mb()
+        print(f"memory: RSS {pbxd.rss:.1f} MB, Python holds {start:.1f} MB (tracemalloc) before any call")
         print(f"memory: 1,000 calls at {rate}/s, then {DRAIN_SECONDS} s for transactions to end ...")
         runs = [call(rate, 1000)]
         time.sleep(DRAIN_SECONDS)
         rss = {1000: pbxd.rss}
+        held = {1000: pbxd.traced_mb()[0]}
         if not setup.quick:
             # The first 1,000 calls end within 32 s, so fewer transactions were ever alive at
             # once than in a long run: the 10,000 and 20,000 figures are the ones to compare.
@@ -480,6 +508,13 @@ def memory_phase(setup: Setup, call: Attempt) -> tuple[dict[int, float], list[Ru
                 runs += [call(rate, batch) for batch in batches]
                 time.sleep(DRAIN_SECONDS)
                 rss[total] = pbxd.rss
+                held[total] = pbxd.traced_mb()[0]
+        _, peak = pbxd.traced_mb()
+        print(
+            "memory Python holds (tracemalloc): "
+            + "; ".join(f"after {n:,} calls {mb:.1f} MB ({mb - start:+.1f})" for n, mb in held.items())
+            + f"; peak {peak:.1f} MB; {start:.1f} MB before the first call"
+        )
         return rss, runs
 
 

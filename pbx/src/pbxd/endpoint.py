@@ -123,6 +123,10 @@ class Endpoint:
         # Whether host:port is a registered phone's address (set by the server from the
         # registrar): the load shedder spares those.
         self.registered_source: Callable[[str, int], bool] = lambda host, port: False
+        # Whether a request from host:port that did not authenticate may be answered now (set
+        # by the server to the authenticator's per-source cap): a 503 while shedding is such an
+        # answer, and must not make the PBX a reflector for forged source addresses.
+        self.may_answer_unauthenticated: Callable[[str, int], bool] = lambda host, port: True
         # The To tag of every 503 sent statelessly when shedding: the ACK of such a 503 has no
         # transaction to absorb it, and is recognised (and dropped) by this tag.
         self._shed_tag = new_tag()
@@ -239,7 +243,8 @@ class Endpoint:
 
     def _shed(self, request: Request, via: Via, source: Peer) -> bool:
         """Answer a new request 503 statelessly if the PBX is overloaded (``pbxd.overload``):
-        no transaction is kept, so refusing costs little memory and time."""
+        no transaction is kept, so refusing costs little memory and time. A request without
+        credentials from a source past its cap of answers is dropped instead."""
         continues_work = request.get("authorization") is not None or (
             request.get("proxy-authorization") is not None
         )
@@ -250,6 +255,8 @@ class Endpoint:
             is None
         ):
             return False
+        if not continues_work and not self.may_answer_unauthenticated(source.host, source.port):
+            return True
         response = make_response(
             request, 503, to_tag=self._shed_tag, extra=[("retry-after", str(self.load.retry_after()))]
         )

@@ -73,6 +73,10 @@ class PbxServer:
         )
         self.router = Router(self.endpoint, self.registrar, self.proxy, self.local)
         self.endpoint.registered_source = lambda host, port: self.registrar.by_address(host, port) is not None
+        # The guard's buckets run on the authenticator's clock, which its challenges use too.
+        self.endpoint.may_answer_unauthenticated = lambda host, port: self.auth.guard.allow(
+            host, port, self.auth.clock()
+        )
         self.endpoint.handler = self.router
         self._started = False
         self._sweeper: asyncio.Task[None] | None = None

@@ -447,3 +447,28 @@ def test_a_busy_source_that_authenticates_is_never_capped() -> None:
             await phone.close()
 
     run(scenario())
+
+
+def test_503s_while_shedding_are_capped_per_source_like_challenges() -> None:
+    """Shedding answers new requests 503 statelessly; without the cap, a PBX under load would
+    reflect one datagram for every request with a forged source address."""
+
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001")) as server:
+            server.endpoint.load.share = 1.0  # saturated: every new request without credentials
+            server.endpoint.load._chance = lambda: 0.0
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.bind((HOST, 0))
+                sock.setblocking(False)
+                for number in range(100):
+                    sock.sendto(invite(port, f"shed{number}"), (HOST, port))
+                await asyncio.sleep(0.3)
+                answers = []
+                with contextlib.suppress(BlockingIOError):
+                    while True:
+                        answers.append(sock.recv(65535).split(b" ", 2)[1])
+            assert b"503" in answers
+            assert len(answers) <= PORT_BURST + 1  # of 100 sent
+
+    run(scenario())

@@ -9,6 +9,7 @@ import pytest
 from pbxd.endpoint import Endpoint, Incoming
 from pbxd.overload import DB_DELAY_SHED_S, MAX_DB_BACKLOG, RETRY_AFTER_S, LoadGauge
 from pbxd.sip.message import Request, Response, make_response
+from pbxd.throttle import SourceGuard
 from pbxd.transport import Peer
 
 from .test_endpoint import RecordingTransports
@@ -205,6 +206,27 @@ def test_new_work_gets_a_stateless_503_with_retry_after_and_its_ack_is_absorbed(
             ack.headers[4] = ("cseq", "1 ACK")
             endpoint.receive(ack, SOURCE)
             assert handler.acks == []
+        finally:
+            await endpoint.stop()
+
+    asyncio.run(scenario())
+
+
+def test_503s_to_unauthenticated_sources_are_capped_like_their_challenges() -> None:
+    """A 503 is an answer to an unauthenticated request: with forged source addresses, a PBX
+    that sheds would reflect one for every request it is sent. The cap on answers per source
+    (``SourceGuard``) applies to them as it does to challenges."""
+
+    async def scenario() -> None:
+        endpoint, transports, handler, _ = shedding_endpoint()
+        guard = SourceGuard(port_rate=(3.0, 0.001), host_rate=(100.0, 0.001))
+        endpoint.may_answer_unauthenticated = lambda host, port: guard.allow(host, port, 0.0)
+        endpoint.start()
+        try:
+            for number in range(10):
+                endpoint.receive(request("INVITE", f"flood{number}"), SOURCE)
+            assert statuses(transports) == [503, 503, 503]
+            assert endpoint.transaction_counts == (0, 0) and handler.requests == []
         finally:
             await endpoint.stop()
 
