@@ -14,6 +14,7 @@ import heapq
 import itertools
 import logging
 import secrets
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -94,6 +95,12 @@ def new_branch() -> str:
     return "z9hG4bK" + secrets.token_hex(8)
 
 
+def _only_repeats(tx: ServerTransaction) -> bool:
+    """Whether all that is left of ``tx`` is to repeat its final response until Timer J: a
+    non-INVITE server transaction over UDP that has sent it."""
+    return not tx.is_invite and tx.state is State.COMPLETED and not tx.reliable
+
+
 def reply_address(via: Via, source: Peer) -> Peer:
     """Where responses go (RFC 3261 §18.2.2, RFC 3581 §4)."""
     if source.transport == "tcp":
@@ -101,6 +108,8 @@ def reply_address(via: Via, source: Peer) -> Peer:
     host = via.params.get("received") or via.host
     rport = via.params.get("rport")
     port = int(rport) if rport and rport.isdigit() else (via.port or 5060)
+    if host == source.host and port == source.port:
+        return source  # the usual case; one Peer less for each transaction kept 32 s
     return Peer(source.transport, host, port)
 
 
@@ -131,6 +140,12 @@ class Endpoint:
         # transaction to absorb it, and is recognised (and dropped) by this tag.
         self._shed_tag = new_tag()
         self._server: dict[tuple[str, ...], Incoming] = {}
+        # Non-INVITE server transactions that have sent their final response over UDP: for
+        # Timer J (32 s) they only repeat it, so they are kept as the response and where it
+        # went, not as transactions (at 3,000 registrations a second, 96,000 are kept at once).
+        # Timer J is the same for all, so they expire in the order they were answered.
+        self._answered: dict[tuple[str, ...], tuple[Response, Peer, float]] = {}
+        self._answered_expiry: deque[tuple[float, tuple[str, ...]]] = deque()
         self._client: dict[tuple[str, ...], Outgoing] = {}
         # (deadline, sequence, is_server, key): keys, not transactions, so that a transaction
         # that ended early is freed at once instead of when its last planned timer would fire.
@@ -153,6 +168,8 @@ class Endpoint:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
         self._server.clear()
+        self._answered.clear()
+        self._answered_expiry.clear()
         self._client.clear()
         self._heap.clear()
 
@@ -163,7 +180,7 @@ class Endpoint:
     @property
     def transaction_counts(self) -> tuple[int, int]:
         """(server, client) transactions alive: for leak checks."""
-        return len(self._server), len(self._client)
+        return len(self._server) + len(self._answered), len(self._client)
 
     # --- incoming --------------------------------------------------------------------------
     def receive(self, message: Request | Response, source: Peer) -> None:
@@ -202,6 +219,11 @@ class Endpoint:
         via = self._stamp_via(request, source)
         method = request.method
         key = transaction_key(request, "INVITE" if method == "ACK" else method)
+        answered = self._answered.get(key)
+        if answered is not None:
+            self.load.retransmissions += 1
+            self.transports.send(answered[0], answered[1])
+            return
         existing = self._server.get(key)
         if existing is not None and not (method == "ACK" and existing.tx.state is State.ACCEPTED):
             if method != "ACK":
@@ -357,6 +379,9 @@ class Endpoint:
 
     def _after(self, item: Incoming | Outgoing) -> None:
         tx = item.tx
+        if isinstance(item, Incoming) and _only_repeats(item.tx):
+            self._keep_answer(item)
+            return
         if tx.terminated:
             if isinstance(item, Incoming):
                 if self._server.get(item.key) is item:
@@ -374,6 +399,23 @@ class Endpoint:
             item.scheduled = deadline
             entry = (deadline, next(self._sequence), isinstance(item, Incoming), item.key)
             heapq.heappush(self._heap, entry)
+
+    def _keep_answer(self, incoming: Incoming) -> None:
+        """Keep a finished non-INVITE server transaction as its response until Timer J."""
+        tx = incoming.tx
+        if self._server.get(incoming.key) is incoming:
+            del self._server[incoming.key]
+        assert tx.last_response is not None and tx.deadline is not None
+        self._answered[incoming.key] = (tx.last_response, self._response_destination(incoming), tx.deadline)
+        self._answered_expiry.append((tx.deadline, incoming.key))
+
+    def _forget_answers(self, now: float) -> None:
+        expiry, answered = self._answered_expiry, self._answered
+        while expiry and expiry[0][0] <= now:
+            due, key = expiry.popleft()
+            kept = answered.get(key)
+            if kept is not None and kept[2] == due:
+                del answered[key]
 
     def _compact_heap(self) -> None:
         """Drop entries of ended or rescheduled transactions (a Timer C planned for 3 minutes
@@ -397,6 +439,7 @@ class Endpoint:
 
     def tick(self) -> None:
         now = self.now()
+        self._forget_answers(now)
         if len(self._heap) > 2 * (len(self._server) + len(self._client)) + 1000:
             self._compact_heap()
         heap = self._heap

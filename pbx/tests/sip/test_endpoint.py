@@ -4,10 +4,12 @@ and the timer heap does not keep stale entries for minutes."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import tracemalloc
 
 from pbxd.config import Listen
-from pbxd.endpoint import Endpoint
-from pbxd.sip.message import Message, Request, Response, make_response
+from pbxd.endpoint import Endpoint, Incoming
+from pbxd.sip.message import Message, Request, Response, make_response, parse_message
 from pbxd.transport import Peer, Transports
 
 PEER = Peer("udp", "127.0.0.9", 5060)
@@ -58,3 +60,109 @@ def test_answered_client_transactions_leave_no_stale_timer_entries_behind() -> N
             await endpoint.stop()
 
     asyncio.run(scenario())
+
+
+class _Answers:
+    """A handler that answers every request 200 at once (as the registrar does)."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.requests = 0
+
+    def on_request(self, incoming: Incoming) -> None:
+        self.requests += 1
+        response = make_response(
+            incoming.request, 200, to_tag="srv", extra=[("contact", "<sip:a@127.0.0.9>")]
+        )
+        self.endpoint.respond(incoming, response)
+
+    def on_cancel(self, cancel: Incoming, invite: Incoming | None) -> None: ...
+
+    def on_ack(self, ack: Request, source: Peer) -> None: ...
+
+    def on_stray_response(self, response: Response, source: Peer) -> None: ...
+
+
+def register(number: int) -> bytes:
+    return (
+        f"REGISTER sip:127.0.0.8 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.9:5060;branch=z9hG4bK-{number};rport\r\n"
+        f"From: <sip:u{number:06d}@127.0.0.8>;tag=t{number}\r\nTo: <sip:u{number:06d}@127.0.0.8>\r\n"
+        f"Call-ID: reg-{number}@127.0.0.9\r\nCSeq: 2 REGISTER\r\n"
+        f"Contact: <sip:u{number:06d}@127.0.0.9:5060>\r\n"
+        f'Authorization: Digest username="u{number:06d}",realm="pbx.test",nonce="{"ab" * 20}",'
+        f'uri="sip:127.0.0.8",response="{"cd" * 16}"\r\nMax-Forwards: 70\r\nExpires: 3600\r\n'
+        "User-Agent: phone/1.0\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def test_a_finished_non_invite_transaction_repeats_its_response_for_32_s_then_is_gone() -> None:
+    async def scenario() -> None:
+        transports = RecordingTransports()
+        endpoint = Endpoint(transports)
+        handler = _Answers(endpoint)
+        endpoint.handler = handler
+        endpoint.start()
+        try:
+            endpoint.receive(parse_message(register(1)), PEER)
+            [(first, dest)] = transports.sent
+            assert endpoint.transaction_counts == (1, 0)
+            endpoint.receive(parse_message(register(1)), PEER)  # a retransmission: the same bytes
+            assert handler.requests == 1 and len(transports.sent) == 2
+            assert transports.sent[1][0].to_bytes() == first.to_bytes() and transports.sent[1][1] == dest
+            assert endpoint.load.retransmissions == 1
+            endpoint._loop = _Later(endpoint._loop, 64 * 0.5 + 0.1)  # past Timer J
+            endpoint.tick()
+            assert endpoint.transaction_counts == (0, 0)
+            endpoint.receive(parse_message(register(1)), PEER)  # now a new request
+            assert handler.requests == 2
+        finally:
+            await endpoint.stop()
+
+    asyncio.run(scenario())
+
+
+class _Later:
+    """The loop's clock moved on by ``seconds``."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None, seconds: float) -> None:
+        assert loop is not None
+        self._loop, self._seconds = loop, seconds
+
+    def time(self) -> float:
+        return self._loop.time() + self._seconds
+
+
+def test_finished_non_invite_transactions_cost_a_small_fixed_amount_while_they_are_kept() -> None:
+    """RFC 3261 keeps a non-INVITE server transaction 32 s over UDP to repeat its response: at
+    3,000 registrations a second that is 96,000 of them, so each must cost little more than the
+    response's bytes (the issue's bound: RSS under 200 MB in overload)."""
+    count = 5000
+    datagrams = [register(number) for number in range(count)]
+
+    async def scenario() -> int:
+        transports = RecordingTransports()
+        transports.send = lambda message, peer: None  # type: ignore[method-assign]
+        endpoint = Endpoint(transports)
+        endpoint.handler = _Answers(endpoint)
+        endpoint.start()
+        try:
+            gc.collect()
+            tracemalloc.start()
+            before = tracemalloc.get_traced_memory()[0]
+            for data in datagrams:
+                endpoint.receive(parse_message(data), PEER)
+            endpoint.tick()
+            gc.collect()
+            held = tracemalloc.get_traced_memory()[0] - before
+            tracemalloc.stop()
+            assert endpoint.transaction_counts == (count, 0)
+            return held // count
+        finally:
+            await endpoint.stop()
+
+    sample = parse_message(register(0))
+    assert isinstance(sample, Request)
+    contact = ("contact", "<sip:a@127.0.0.9>")
+    response_bytes = len(make_response(sample, 200, to_tag="srv", extra=[contact]).to_bytes())
+    per_transaction = asyncio.run(scenario())
+    assert per_transaction < response_bytes + 650, (per_transaction, response_bytes)

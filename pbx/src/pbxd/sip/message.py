@@ -447,7 +447,18 @@ def _parse_start_line(line: str) -> Request | Response:
     method = parts[0]
     if not method.isalpha():
         raise SipParseError(f"method {method[:20]!r} is not a token")
-    return Request(method.upper(), parts[1], [])
+    method = method.upper()
+    # One string object per known method: transactions kept for 32 s hold it in their key.
+    return Request(_KNOWN_METHODS.get(method, method), parts[1], [])
+
+
+_KNOWN_METHODS = {
+    method: method
+    for method in (
+        "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO", "UPDATE", "PRACK",
+        "NOTIFY", "REFER", "SUBSCRIBE", "MESSAGE", "PUBLISH",
+    )
+}  # fmt: skip
 
 
 def _parse_headers(lines: list[str], message: Message, *, folded: bool) -> list[tuple[str, str]]:
