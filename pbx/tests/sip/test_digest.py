@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
+
 import pytest
 from pbxd.sip import digest
 
@@ -179,3 +182,21 @@ def test_the_answer_uses_qop_auth_wherever_the_challenge_lists_it() -> None:
         credentials = digest.parse_credentials(answer)
         assert credentials is not None and credentials.qop == "auth", offered
         assert digest.check_response(credentials, digest.ha1("MD5", "u", "r", "p"), "INVITE")
+
+
+def test_a_nonce_remembered_against_replay_costs_under_100_bytes() -> None:
+    """Every call's challenge issues a nonce, and each one answered is remembered for the
+    nonce's lifetime (300 s): at 1,000 calls a second the table is full at its limit, so its
+    entries must stay small for memory to return near where it started after the load."""
+    count = 20_000
+    factory = digest.NonceFactory(ttl=300, secret=b"k" * 32, count_limit=count)
+    nonces = [factory.issue(1000.0 + i / 1000) for i in range(count)]
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for nonce in nonces:  # a string of its own, as parsed from each request
+        assert factory.use(nonce.encode().decode(), "00000001", 1030.0) is digest.NonceStatus.VALID
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert factory.use(nonces[0], "00000001", 1030.0) is digest.NonceStatus.STALE  # still known
+    assert held / count < 100, held / count

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -185,7 +185,10 @@ class NonceFactory:
 
     Checking needs no memory; ``use`` also remembers the highest nonce count (``nc``) accepted
     for each nonce, so that a captured answer cannot be sent again while its nonce is young
-    (the digest does not cover Contact: a replayed REGISTER could bind any address).
+    (the digest does not cover Contact: a replayed REGISTER could bind any address). A nonce
+    is remembered by its timestamp and salt as one integer (the signature was checked): every
+    call's challenge adds one, kept for the nonce's lifetime, and the string cost three times
+    as much.
     """
 
     def __init__(
@@ -194,8 +197,11 @@ class NonceFactory:
         self._ttl = ttl
         self._secret = secret or secrets.token_bytes(32)
         self._count_limit = count_limit
-        # nonce -> (issue time, highest count accepted), in order of first use.
-        self._counts: OrderedDict[str, tuple[float, int]] = OrderedDict()
+        # (issue time in ms << 32 | salt) -> highest count accepted; and the keys in order of
+        # first use (a deque: a dict whose oldest entries are deleted one by one is slow to
+        # search for its first entry).
+        self._counts: dict[int, int] = {}
+        self._order: deque[int] = deque()
         # Nonces issued at or before this time may have been used and forgotten since.
         self._forgotten_until = float("-inf")
 
@@ -230,27 +236,37 @@ class NonceFactory:
         if count is None:
             return NonceStatus.STALE
         self._forget_expired(now)
-        issued = int(nonce.partition(".")[0], 16) / 1000
-        known = self._counts.get(nonce)
-        if known is None and issued <= self._forgotten_until:
+        try:
+            stamp, salt, _ = nonce.split(".", 2)
+            key = int(stamp, 16) << 32 | int(salt, 16)
+        except ValueError:
+            return NonceStatus.STALE  # signed with our secret but not as this version issues them
+        known = self._counts.get(key)
+        if known is None and _issued(key) <= self._forgotten_until:
             return NonceStatus.STALE  # maybe used before it was forgotten: challenge afresh
-        if known is not None and count <= known[1]:
+        if known is not None and count <= known:
             return NonceStatus.STALE
-        self._counts[nonce] = (issued, count)
+        if known is None:
+            self._order.append(key)
+        self._counts[key] = count
         if len(self._counts) > self._count_limit:
-            _, (oldest_issued, _) = self._counts.popitem(last=False)
-            self._forgotten_until = max(self._forgotten_until, oldest_issued)
+            oldest = self._order.popleft()
+            del self._counts[oldest]
+            self._forgotten_until = max(self._forgotten_until, _issued(oldest))
         return NonceStatus.VALID
 
     def _forget_expired(self, now: float) -> None:
-        while self._counts:
-            nonce, (issued, _) = next(iter(self._counts.items()))
-            if issued + self._ttl >= now:
-                return
-            del self._counts[nonce]
+        order, counts = self._order, self._counts
+        while order and _issued(order[0]) + self._ttl < now:
+            del counts[order.popleft()]
 
     def _sign(self, signed: str) -> str:
         return hmac.new(self._secret, signed.encode("ascii", "replace"), hashlib.sha256).hexdigest()[:32]
+
+
+def _issued(key: int) -> float:
+    """The issue time (seconds) of a remembered nonce's key."""
+    return (key >> 32) / 1000
 
 
 def _nonce_count(nc: str | None) -> int | None:
