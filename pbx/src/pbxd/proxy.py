@@ -79,14 +79,17 @@ class CallAttempt:
     # waits for them; then the call is recorded as failed with ``unsettled_status``.
     unsettled: list[Branch] = field(default_factory=list)
     unsettled_status: int = 487
+    # The call record's key (Call-ID, caller's tag), taken while the request is whole: once
+    # answered, the server transaction keeps only a label of it.
+    key: CallKey = field(init=False)
+
+    def __post_init__(self) -> None:
+        request = self.incoming.request
+        self.key = (request.call_id, request.tag("from") or "")
 
     @property
     def call_id(self) -> str:
-        return self.incoming.request.call_id
-
-    @property
-    def key(self) -> CallKey:
-        return (self.incoming.request.call_id, self.incoming.request.tag("from") or "")
+        return self.key[0]
 
 
 class Proxy:
@@ -502,9 +505,9 @@ class Proxy:
         forwarded.prepend("via", self.endpoint.via(dest.transport, _branch(attempt.loop_hash)))
         # Credentials for this PBX's realm were consumed here; they mean nothing downstream.
         forwarded.headers = [
-            (name, value)
-            for name, value in forwarded.headers
-            if name != "proxy-authorization" or not self._for_our_realm(value)
+            header
+            for header in forwarded.headers
+            if header[0] != "proxy-authorization" or not self._for_our_realm(header[1])
         ]
         branch = Branch(forwarded, dest, trunk, record_routes)
         attempt.branches.append(branch)
@@ -559,6 +562,7 @@ class Proxy:
                 if not attempt.finished:
                     self._cancel_branches(attempt, except_branch=branch)
                     self._close(attempt)
+                self._only_relay_repeats(attempt.incoming, branch)
             return
         branch.final = response
         if status in (401, 407) and self._retry_with_credentials(attempt, branch, response):
@@ -580,9 +584,22 @@ class Proxy:
             if not attempt.answered:
                 self.recorder.failed(attempt.key, attempt.unsettled_status)
 
+    def _only_relay_repeats(self, incoming: Incoming, branch: Branch) -> None:
+        """The answered branch's transaction lives on for 32 s (Timer M) only to pass on the
+        2xx the callee repeats: its callbacks need no more than where the caller is, not the
+        whole call (a few hundred bytes for each call answered in the last 32 s)."""
+        outgoing = branch.outgoing
+        if outgoing is None:
+            return
+        offset = branch.cseq_offset
+        outgoing.on_response = lambda response: self._relay_to(incoming, offset, response)
+        outgoing.on_timeout = _nothing
+
     def _relay(self, attempt: CallAttempt, branch: Branch, response: Response) -> None:
-        upstream = _upstream(branch, response)
-        incoming = attempt.incoming
+        self._relay_to(attempt.incoming, branch.cseq_offset, response)
+
+    def _relay_to(self, incoming: Incoming, cseq_offset: int, response: Response) -> None:
+        upstream = _upstream(cseq_offset, response)
         if incoming.tx.state in (State.PROCEEDING, State.ACCEPTED):
             self.endpoint.respond(incoming, upstream)
         elif 200 <= response.status < 300:
@@ -683,7 +700,8 @@ class Proxy:
             candidates = [(b, r) for b, r in finals if r.status // 100 == lowest]
             preferred = [(b, r) for s in _INFORMATIVE_4XX for b, r in candidates if r.status == s]
             chosen = preferred[0] if preferred else min(candidates, key=lambda item: item[1].status)
-        upstream = _upstream(*chosen)
+        branch, response = chosen
+        upstream = _upstream(branch.cseq_offset, response)
         if upstream.status == 503:
             upstream.status, upstream.reason = 500, "Server Internal Error"
         return upstream
@@ -772,12 +790,16 @@ def _shift_cseq(message: Request | Response, offset: int) -> None:
         message.set("cseq", f"{max(0, number + offset)} {method}")
 
 
-def _upstream(branch: Branch, response: Response) -> Response:
+def _upstream(cseq_offset: int, response: Response) -> Response:
     """A branch's response as the caller gets it: our Via off, the CSeq the caller sent."""
     upstream = response.copy()
     upstream.pop_first("via")
-    _shift_cseq(upstream, -branch.cseq_offset)
+    _shift_cseq(upstream, -cseq_offset)
     return upstream
+
+
+def _nothing() -> None:
+    pass
 
 
 def _max_forwards(request: Request) -> int:

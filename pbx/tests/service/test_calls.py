@@ -452,3 +452,29 @@ def test_a_cancelled_re_invite_is_cancelled_at_the_callee_and_the_call_stays_up(
             await bob.close()
 
     run(scenario())
+
+
+def test_a_2xx_the_callee_repeats_reaches_the_caller_again_after_the_call_is_set_up() -> None:
+    """The callee repeats its 200 until it sees the ACK (RFC 3261 §13.3.1.4); the proxy passes
+    every copy upstream (RFC 6026 §8.2), however little it keeps of the call once answered."""
+
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001", "1002")) as server:
+            alice, bob = await phones(port, "1001", "1002")
+            invite, responses = await alice.start_call("1002")
+            arrived = await bob.next_request("INVITE")
+            while (await asyncio.wait_for(responses.get(), 5)).status != 200:
+                pass
+            assert server.proxy.attempts_in_progress == 0  # answered: the attempt is closed
+            again = make_response(arrived, 200, to_tag=bob._tags[arrived.call_id])
+            again.headers.append(("contact", bob.contact))
+            bob.send(again)
+            repeated = await asyncio.wait_for(responses.get(), 5)
+            assert repeated.status == 200 and repeated.call_id == invite.call_id
+            assert repeated.top_via.branch == invite.top_via.branch  # the caller's own Via on top
+            assert repeated.cseq == invite.cseq
+            for phone in (alice, bob):
+                await phone.close()
+
+    run(scenario())

@@ -147,12 +147,15 @@ class ServerTransaction(_Transaction):
             if status < 200:
                 self.last_response = response.frozen()
                 return [Transmit(self.last_response)]
-            self._shrink()
             if status < 300:
                 self.state = State.ACCEPTED
-                self.last_response = None  # Accepted absorbs INVITEs and repeats nothing
+                # Accepted absorbs INVITEs and repeats nothing: neither the response nor the
+                # request is needed any more, only a name for the log (32 s of every call).
+                self.request = self.request.label()
+                self.last_response = None
                 self._start("L", now + 64 * self.timers.t1)
                 return [Transmit(response)]
+            self._shrink()
             self.state = State.COMPLETED
             self.last_response = response.frozen()
             if not self.reliable:
@@ -267,7 +270,8 @@ class ClientTransaction(_Transaction):
                 self.state = State.ACCEPTED
                 self._stop("B")
                 self._start("M", now + 64 * self.timers.t1)
-                self._shrink()
+                # Accepted only passes on repeated 2xx: nothing is built from the request now.
+                self.request = self.request.label()
                 return [Deliver(response)]
             self.state = State.COMPLETED
             self._stop("B")
