@@ -87,8 +87,8 @@ def _ignore_response(response: Response) -> None:
     """Callback of a transaction whose owner is gone."""
 
 
-def _ignore_timeout() -> None:
-    """Callback of a transaction whose owner is gone."""
+def ignore_timeout() -> None:
+    """Callback of a transaction whose owner is gone or that has nothing left to do on timeout."""
 
 
 def new_branch() -> str:
@@ -392,7 +392,7 @@ class Endpoint:
                 # The callbacks usually close over their owner, which holds this Outgoing:
                 # breaking the cycle lets reference counting free the call at once.
                 item.on_response = _ignore_response
-                item.on_timeout = _ignore_timeout
+                item.on_timeout = ignore_timeout
             return
         deadline = tx.deadline
         if deadline is not None and deadline != item.scheduled:

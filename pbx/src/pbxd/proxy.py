@@ -28,7 +28,7 @@ from pbxd.auth import Authenticator, Hashes
 from pbxd.cdr import CallKey, CallRecorder
 from pbxd.config import SipSettings
 from pbxd.dialplan import DialPlan, Reject, ToExtension, ToTrunk
-from pbxd.endpoint import Endpoint, Incoming, Outgoing
+from pbxd.endpoint import Endpoint, Incoming, Outgoing, ignore_timeout
 from pbxd.identity import LocalAddresses
 from pbxd.registrar import Registrar
 from pbxd.routesign import Grant, RouteSigner
@@ -593,7 +593,7 @@ class Proxy:
             return
         offset = branch.cseq_offset
         outgoing.on_response = lambda response: self._relay_to(incoming, offset, response)
-        outgoing.on_timeout = _nothing
+        outgoing.on_timeout = ignore_timeout
 
     def _relay(self, attempt: CallAttempt, branch: Branch, response: Response) -> None:
         self._relay_to(attempt.incoming, branch.cseq_offset, response)
@@ -796,10 +796,6 @@ def _upstream(cseq_offset: int, response: Response) -> Response:
     upstream.pop_first("via")
     _shift_cseq(upstream, -cseq_offset)
     return upstream
-
-
-def _nothing() -> None:
-    pass
 
 
 def _max_forwards(request: Request) -> int:
