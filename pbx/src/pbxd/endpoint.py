@@ -38,6 +38,13 @@ from pbxd.transport import Peer, Transports
 log = logging.getLogger("pbxd.endpoint")
 
 TICK = 0.02
+# Answers kept for retransmissions until Timer J (see ``Endpoint._answered``), at most: about
+# 1.1 KB each, so some 36 MB. Normal traffic keeps far fewer (a thousand phones re-registering
+# every minute keep about 530); a burst past the cap, such as every phone re-registering at
+# once after a failover, makes the oldest go before their 32 s. A retransmission of one of those
+# is then handled as a new request (a REGISTER is challenged again). Kamailio's tm keeps a
+# finished transaction 5 s (wt_timer, in the README of its tm module), for the same reason.
+MAX_ANSWERED = 32_768
 
 # Out-of-dialog requests that are never shed: OPTIONS answers health probes (a cluster or a
 # peer that sees no answer takes the PBX for dead), CANCEL and ACK end work the PBX has.
@@ -408,6 +415,8 @@ class Endpoint:
         assert tx.last_response is not None and tx.deadline is not None
         self._answered[incoming.key] = (tx.last_response, self._response_destination(incoming), tx.deadline)
         self._answered_expiry.append((tx.deadline, incoming.key))
+        if len(self._answered) > MAX_ANSWERED:
+            self._forget_oldest_answer()
 
     def _forget_answers(self, now: float) -> None:
         expiry, answered = self._answered_expiry, self._answered
@@ -416,6 +425,15 @@ class Endpoint:
             kept = answered.get(key)
             if kept is not None and kept[2] == due:
                 del answered[key]
+
+    def _forget_oldest_answer(self) -> None:
+        expiry, answered = self._answered_expiry, self._answered
+        while expiry:
+            due, key = expiry.popleft()
+            kept = answered.get(key)
+            if kept is not None and kept[2] == due:
+                del answered[key]
+                return
 
     def _compact_heap(self) -> None:
         """Drop entries of ended or rescheduled transactions (a Timer C planned for 3 minutes

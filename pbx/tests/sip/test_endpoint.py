@@ -7,6 +7,7 @@ import asyncio
 import gc
 import tracemalloc
 
+import pytest
 from pbxd.config import Listen
 from pbxd.endpoint import Endpoint, Incoming
 from pbxd.sip.message import Message, Request, Response, make_response, parse_message
@@ -166,3 +167,31 @@ def test_finished_non_invite_transactions_cost_a_small_fixed_amount_while_they_a
     response_bytes = len(make_response(sample, 200, to_tag="srv", extra=[contact]).to_bytes())
     per_transaction = asyncio.run(scenario())
     assert per_transaction < response_bytes + 650, (per_transaction, response_bytes)
+
+
+def test_answers_kept_for_retransmissions_are_capped_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A burst of registrations must not hold 32 s of answers without bound: past the cap the
+    oldest answer goes early, and a late retransmission of it is handled as a new request."""
+    monkeypatch.setattr("pbxd.endpoint.MAX_ANSWERED", 100)
+
+    async def scenario() -> None:
+        transports = RecordingTransports()
+        endpoint = Endpoint(transports)
+        handler = _Answers(endpoint)
+        endpoint.handler = handler
+        endpoint.start()
+        try:
+            for number in range(150):
+                endpoint.receive(parse_message(register(number)), PEER)
+            assert endpoint.transaction_counts == (100, 0)
+            endpoint.receive(parse_message(register(149)), PEER)  # newest: still absorbed
+            assert handler.requests == 150
+            endpoint.receive(parse_message(register(0)), PEER)  # oldest: forgotten, handled again
+            assert handler.requests == 151
+            endpoint._loop = _Later(endpoint._loop, 64 * 0.5 + 0.1)
+            endpoint.tick()
+            assert endpoint.transaction_counts == (0, 0)
+        finally:
+            await endpoint.stop()
+
+    asyncio.run(scenario())
