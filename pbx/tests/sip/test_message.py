@@ -185,6 +185,11 @@ def test_list_splitting_respects_quotes_and_angle_brackets() -> None:
     assert split_list(value) == ['"Doe, John" <sip:j@h;x=a,b>;expires=3', "<sip:k@h>"]
 
 
+def test_list_splitting_without_quotes_or_brackets_drops_empty_items_and_spaces() -> None:
+    value = "SIP/2.0/UDP a:5060;branch=z9hG4bK1 ,, SIP/2.0/UDP b;branch=z9hG4bK2,"
+    assert split_list(value) == ["SIP/2.0/UDP a:5060;branch=z9hG4bK1", "SIP/2.0/UDP b;branch=z9hG4bK2"]
+
+
 def test_via_with_ipv6_received_and_rport() -> None:
     via = parse_via("SIP/2.0/UDP [2001:db8::1]:5070;branch=z9hG4bKx;rport=1234;received=192.0.2.1")
     assert (via.host, via.port, via.branch) == ("[2001:db8::1]", 5070, "z9hG4bKx")

@@ -361,6 +361,9 @@ def split_list(value: str) -> list[str]:
     """Split a header value at commas outside quotes and <>."""
     if "," not in value:
         return [value]
+    if '"' not in value and "<" not in value:
+        # Nothing to keep a comma in (the usual Via list): a plain split says the same, faster.
+        return [item for item in (part.strip() for part in value.split(",")) if item]
     items: list[str] = []
     depth = 0
     quoted = False
