@@ -5,14 +5,17 @@ and retransmit, which is more work again. pbxd refuses new work instead, with
 ``503 Service Unavailable`` and ``Retry-After``, while it is overloaded:
 
 - **The database is behind**: the oldest database operation still waiting has waited
-  ``DB_DELAY_SHED_S`` or more (a REGISTER's 200 waits for its write: beyond this the phone has
-  started retransmitting): new REGISTERs are shed, calls are not (they do not wait for a
-  write). A flood of registrations (every phone re-registering after a failover) is the usual
-  cause. At ``MAX_DB_BACKLOG`` waiting operations, every new request is shed: the bound on
-  the queue.
+  ``DB_DELAY_SHED_S`` or more (a REGISTER's 200 waits for its write: by then the phone has
+  retransmitted once): new REGISTERs are shed, calls are not (they do not wait for a
+  write). Shorter waits are left alone: a disk's sync can stall every write for half a
+  second, and the phones' retransmissions, which their transactions absorb, ride that out.
+  A flood of registrations (every phone re-registering after a failover) is the usual cause.
+  At ``MAX_DB_BACKLOG`` waiting operations, every new request is shed: the bound on the queue.
 - **The PBX does not keep up**: over a sample with ``MIN_REQUESTS`` requests or more, the
-  loop's thread was on the CPU for ``CPU_BUSY_SHED`` of the time, or its ticker woke
-  ``LAG_SHED_S`` late on average (the process does not get the CPU it needs: a busy host), or
+  loop's thread was on the CPU for ``CPU_BUSY_SHED`` of the time and its ticker woke
+  ``LAG_CALM_S`` late on average (saturated, and work has started to queue: a loop that is
+  busy all the time but still punctual is at its knee, and takes what it gets), or its ticker
+  woke ``LAG_SHED_S`` late (the process does not get the CPU it needs: a busy host), or
   clients retransmitted more than ``RETRANSMIT_SHARE_SHED`` of the requests received (they
   waited longer than T1 for an answer). Then a share of new requests is shed, raised while
   this lasts and lowered once the PBX is calm again, so that it settles near its capacity.
@@ -43,7 +46,7 @@ from typing import Protocol
 
 log = logging.getLogger("pbxd.overload")
 
-DB_DELAY_SHED_S = 0.5
+DB_DELAY_SHED_S = 1.0
 MAX_DB_BACKLOG = 5000
 CPU_BUSY_SHED = 0.97  # saturated: raise the share shed
 CPU_BUSY_CALM = 0.85  # room to spare: lower it
@@ -144,8 +147,8 @@ class LoadGauge:
         self._lag_total, self._lag_count, self.retransmissions, self.requests = 0.0, 0, 0, 0
         busy_enough = received >= MIN_REQUESTS  # an idle PBX on a slow host is not overloaded
         behind = []
-        if busy_enough and self.busy >= CPU_BUSY_SHED:
-            behind.append(f"event loop {self.busy:.0%} busy")
+        if busy_enough and self.busy >= CPU_BUSY_SHED and self.lag >= LAG_CALM_S:
+            behind.append(f"event loop {self.busy:.0%} busy, {self.lag * 1000:.0f} ms late")
         if busy_enough and self.lag >= LAG_SHED_S:
             behind.append(f"event loop {self.lag * 1000:.0f} ms late")
         if retransmissions >= RETRANSMIT_MIN and retransmissions >= RETRANSMIT_SHARE_SHED * received:
