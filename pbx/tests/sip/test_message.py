@@ -273,6 +273,15 @@ def test_a_tag_read_again_follows_a_changed_header() -> None:
     assert message.tag("to") == "b2" and message.tag("from") is None
 
 
+def test_a_copy_keeps_its_original_s_tags_until_its_own_headers_change() -> None:
+    message = parse_message(REGISTER)
+    assert message.tag("from") == "a1" and message.tag("to") is None
+    copy = message.copy()
+    assert copy.tag("from") == "a1" and copy.tag("to") is None
+    copy.set("to", "<sip:1001@127.0.0.1>;tag=b2")
+    assert copy.tag("to") == "b2" and message.tag("to") is None
+
+
 def test_a_header_name_seen_before_still_needs_its_colon() -> None:
     parse_message(REGISTER)  # "Max-Forwards" is now a known spelling
     with pytest.raises(SipParseError, match="has no 'Name: value' form"):

@@ -238,7 +238,9 @@ class Request(Message):
         return f"{self.method} {self.uri} SIP/2.0"
 
     def copy(self) -> Request:
-        return Request(self.method, self.uri, list(self.headers), self.body)
+        clone = Request(self.method, self.uri, list(self.headers), self.body)
+        clone._tags = _copied_tags(self)
+        return clone
 
     def skeleton(self) -> Request:
         """A copy with only what identifies the request (a transaction that has sent or
@@ -269,7 +271,9 @@ class Response(Message):
         return f"SIP/2.0 {self.status} {self.reason}"
 
     def copy(self) -> Response:
-        return Response(self.status, self.reason, list(self.headers), self.body)
+        clone = Response(self.status, self.reason, list(self.headers), self.body)
+        clone._tags = _copied_tags(self)
+        return clone
 
     def frozen(self) -> Response:
         """This response serialised once, for transactions that may have to repeat it."""
@@ -345,6 +349,12 @@ def _respace_via(value: str) -> tuple[str, str]:
         compact = compact.lstrip()
     token, _, rest = compact.partition(" ")
     return head + token, rest
+
+
+def _copied_tags(message: Message) -> dict[str, tuple[str, str | None]] | None:
+    # A copy shares the header values, so the tags read from them stay right (each is kept
+    # with the value it came from); the proxy asks a forwarded copy for them again.
+    return None if message._tags is None else dict(message._tags)
 
 
 def _tag_of(value: str) -> str | None:
