@@ -419,21 +419,24 @@ class Endpoint:
             self._forget_oldest_answer()
 
     def _forget_answers(self, now: float) -> None:
-        expiry, answered = self._answered_expiry, self._answered
+        expiry = self._answered_expiry
         while expiry and expiry[0][0] <= now:
-            due, key = expiry.popleft()
-            kept = answered.get(key)
-            if kept is not None and kept[2] == due:
-                del answered[key]
+            self._forget_next_answer()
 
     def _forget_oldest_answer(self) -> None:
-        expiry, answered = self._answered_expiry, self._answered
-        while expiry:
-            due, key = expiry.popleft()
-            kept = answered.get(key)
-            if kept is not None and kept[2] == due:
-                del answered[key]
-                return
+        expiry = self._answered_expiry
+        while expiry and not self._forget_next_answer():
+            pass
+
+    def _forget_next_answer(self) -> bool:
+        """Take the next entry off the expiry queue; forget its answer unless that has been
+        replaced since (False when the entry was stale)."""
+        due, key = self._answered_expiry.popleft()
+        kept = self._answered.get(key)
+        if kept is None or kept[2] != due:
+            return False
+        del self._answered[key]
+        return True
 
     def _compact_heap(self) -> None:
         """Drop entries of ended or rescheduled transactions (a Timer C planned for 3 minutes

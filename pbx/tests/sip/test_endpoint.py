@@ -96,13 +96,19 @@ def register(number: int) -> bytes:
     ).encode()
 
 
+def answering_endpoint() -> tuple[RecordingTransports, Endpoint, _Answers]:
+    """A started endpoint whose handler answers every request 200 at once."""
+    transports = RecordingTransports()
+    endpoint = Endpoint(transports)
+    handler = _Answers(endpoint)
+    endpoint.handler = handler
+    endpoint.start()
+    return transports, endpoint, handler
+
+
 def test_a_finished_non_invite_transaction_repeats_its_response_for_32_s_then_is_gone() -> None:
     async def scenario() -> None:
-        transports = RecordingTransports()
-        endpoint = Endpoint(transports)
-        handler = _Answers(endpoint)
-        endpoint.handler = handler
-        endpoint.start()
+        transports, endpoint, handler = answering_endpoint()
         try:
             endpoint.receive(parse_message(register(1)), PEER)
             [(first, dest)] = transports.sent
@@ -175,11 +181,7 @@ def test_answers_kept_for_retransmissions_are_capped_oldest_first(monkeypatch: p
     monkeypatch.setattr("pbxd.endpoint.MAX_ANSWERED", 100)
 
     async def scenario() -> None:
-        transports = RecordingTransports()
-        endpoint = Endpoint(transports)
-        handler = _Answers(endpoint)
-        endpoint.handler = handler
-        endpoint.start()
+        _, endpoint, handler = answering_endpoint()
         try:
             for number in range(150):
                 endpoint.receive(parse_message(register(number)), PEER)
