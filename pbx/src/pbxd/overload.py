@@ -21,10 +21,12 @@ and retransmit, which is more work again. pbxd refuses new work instead, with
   this lasts and lowered once the PBX is calm again, so that it settles near its capacity.
   The three measures work alike on Windows and Linux. On Linux, datagrams the kernel
   dropped on the PBX's UDP sockets (``pbxd.udpdrops``) count too: when the PBX does not get
-  the CPU to read its sockets, the requests it never sees are the clearest sign. Drops count
-  once they go on for ``DROPS_SAMPLES`` samples in a row: one burst is a pause of the loop
-  (a garbage collection, a slow commit) that the clients' retransmissions make good, and
-  shedding for it would turn a pause of tens of milliseconds into failed calls.
+  the CPU to read its sockets, the requests it never sees are the clearest sign.
+  Shedding starts once these signs last ``BEHIND_SAMPLES`` samples in a row. One pause of the
+  loop (a garbage collection, a slow commit, a host that took the CPU away) shows as a late
+  sample, then as drops and retransmissions in the next one, when the clients' T1 (500 ms)
+  runs out: those retransmissions make the pause good, and shedding for it would turn tens
+  of milliseconds into failed calls (seen at a third below the knee on a busy host).
 
 Only new work is shed: a request that answers a challenge (it carries credentials) continues
 work already started, and is refused only when the database backlog is at its hard limit.
@@ -56,7 +58,7 @@ RETRANSMIT_SHARE_SHED = 0.10  # retransmissions among requests received in a sam
 RETRANSMIT_SHARE_CALM = 0.02
 RETRANSMIT_MIN = 20  # a few lost datagrams are not overload
 DROPS_MIN = 10  # datagrams dropped by the kernel in a sample (Linux)
-DROPS_SAMPLES = 2  # samples in a row with DROPS_MIN drops or more before they count
+BEHIND_SAMPLES = 3  # samples in a row that show the PBX behind before shedding starts
 # Requests received in a sample below which the PBX is not taken as overloaded, however slow
 # its loop: without traffic, a slow loop is the host's doing, and shedding would not help.
 MIN_REQUESTS = 50
@@ -104,7 +106,7 @@ class LoadGauge:
         self.database = database
         self._drops = drops  # the kernel's count of datagrams dropped on our sockets, if known
         self._drops_at = drops() if drops is not None else 0
-        self._dropping = 0  # samples in a row with drops
+        self._behind = 0  # samples in a row that showed the PBX behind
         self._cpu_clock = cpu_clock
         self._chance = chance
         self._sample_at: float | None = None
@@ -142,7 +144,6 @@ class LoadGauge:
         if self._drops is not None:
             drops = self._drops()
             dropped, self._drops_at = max(0, drops - self._drops_at), drops
-        self._dropping = self._dropping + 1 if dropped >= DROPS_MIN else 0
         self._sample_at, self._cpu_at = now, cpu
         self._lag_total, self._lag_count, self.retransmissions, self.requests = 0.0, 0, 0, 0
         busy_enough = received >= MIN_REQUESTS  # an idle PBX on a slow host is not overloaded
@@ -153,8 +154,9 @@ class LoadGauge:
             behind.append(f"event loop {self.lag * 1000:.0f} ms late")
         if retransmissions >= RETRANSMIT_MIN and retransmissions >= RETRANSMIT_SHARE_SHED * received:
             behind.append(f"{retransmissions} of {received} requests were retransmissions")
-        if self._dropping >= DROPS_SAMPLES:
+        if dropped >= DROPS_MIN:
             behind.append(f"{dropped} datagrams dropped by the kernel")
+        self._behind = self._behind + 1 if behind else 0
         calm = not dropped and (
             not busy_enough
             or (
@@ -163,7 +165,7 @@ class LoadGauge:
                 and retransmissions <= max(RETRANSMIT_MIN // 4, RETRANSMIT_SHARE_CALM * received)
             )
         )
-        if behind:
+        if behind and (self.share or self._behind >= BEHIND_SAMPLES):
             self.share = min(1.0, self.share + SHARE_STEP_UP)
             self.why = ", ".join(behind)
         elif calm:

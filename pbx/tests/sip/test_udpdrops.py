@@ -7,7 +7,7 @@ import sys
 
 import pytest
 from pbxd.config import Listen
-from pbxd.overload import LoadGauge
+from pbxd.overload import BEHIND_SAMPLES, LoadGauge
 from pbxd.udpdrops import drop_counter, proc_address, read_drops
 
 # /proc/net/udp as Linux writes it, with the same 13 columns (the header abridged).
@@ -47,12 +47,11 @@ def test_the_shedder_takes_kernel_drops_that_last_for_overload_even_with_little_
     drops = [0]
     gauge = LoadGauge(cpu_clock=lambda: 0.0, drops=lambda: drops[0])
     gauge.sample(0.0)
-    drops[0] = 500
-    gauge.sample(0.5)
-    drops[0] = 900
-    gauge.sample(1.0)
+    for sample in range(1, BEHIND_SAMPLES + 1):
+        drops[0] += 400
+        gauge.sample(sample * 0.5)
     assert gauge.share == pytest.approx(0.1) and gauge.why == "400 datagrams dropped by the kernel"
-    gauge.sample(1.5)  # no new drops, no traffic: calm again
+    gauge.sample((BEHIND_SAMPLES + 1) * 0.5)  # no new drops, no traffic: calm again
     assert gauge.share == 0
 
 
