@@ -45,6 +45,13 @@ TICK = 0.02
 # is then handled as a new request (a REGISTER is challenged again). Kamailio's tm keeps a
 # finished transaction 5 s (wt_timer, in the README of its tm module), for the same reason.
 MAX_ANSWERED = 32_768
+# INVITE transactions kept after their 2xx (RFC 6026 Accepted: the server one absorbs the
+# caller's retransmitted INVITE, the client one passes on the callee's repeated 2xx until
+# Timer L or M, 32 s), at most: two per answered call, about 1.5 KB each, so some 48 MB.
+# Past the cap the oldest go first (at 800 answered calls a second, after some 20 s). A late
+# retransmission of one of those INVITEs is then a new request (challenged again: its nonce
+# is spent), and a late 2xx a stray response, as for Kamailio once its 5 s wt_timer is over.
+MAX_ACCEPTED = 32_768
 
 # Out-of-dialog requests that are never shed: OPTIONS answers health probes (a cluster or a
 # peer that sees no answer takes the PBX for dead), CANCEL and ACK end work the PBX has.
@@ -62,6 +69,7 @@ class Incoming:
     scheduled: float | None = None
     # TCP: where responses go once the request's connection has closed (§18.2.2).
     reconnect_to: Peer | None = None
+    accepted: bool = False  # counted among the Accepted INVITE transactions (MAX_ACCEPTED)
 
     @property
     def request(self) -> Request:
@@ -78,6 +86,7 @@ class Outgoing:
     on_response: Callable[[Response], None]
     on_timeout: Callable[[], None] = field(default=lambda: None)
     scheduled: float | None = None
+    accepted: bool = False  # counted among the Accepted INVITE transactions (MAX_ACCEPTED)
 
 
 class RequestHandler(Protocol):
@@ -154,6 +163,9 @@ class Endpoint:
         self._answered: dict[tuple[str, ...], tuple[Response, Peer, float]] = {}
         self._answered_expiry: deque[tuple[float, tuple[str, ...]]] = deque()
         self._client: dict[tuple[str, ...], Outgoing] = {}
+        # INVITE transactions in Accepted, oldest first (Timer L and M are the same for all, so
+        # this is also the order in which they end); ended ones leave from the front.
+        self._accepted: deque[Incoming | Outgoing] = deque()
         # (deadline, sequence, is_server, key): keys, not transactions, so that a transaction
         # that ended early is freed at once instead of when its last planned timer would fire.
         self._heap: list[tuple[float, int, bool, tuple[str, ...]]] = []
@@ -177,6 +189,7 @@ class Endpoint:
         self._server.clear()
         self._answered.clear()
         self._answered_expiry.clear()
+        self._accepted.clear()
         self._client.clear()
         self._heap.clear()
 
@@ -390,22 +403,44 @@ class Endpoint:
             self._keep_answer(item)
             return
         if tx.terminated:
-            if isinstance(item, Incoming):
-                if self._server.get(item.key) is item:
-                    del self._server[item.key]
-            else:
-                if self._client.get(item.key) is item:
-                    del self._client[item.key]
-                # The callbacks usually close over their owner, which holds this Outgoing:
-                # breaking the cycle lets reference counting free the call at once.
-                item.on_response = _ignore_response
-                item.on_timeout = ignore_timeout
+            self._remove(item)
             return
+        if tx.state is State.ACCEPTED and not item.accepted:
+            self._keep_accepted(item)
         deadline = tx.deadline
         if deadline is not None and deadline != item.scheduled:
             item.scheduled = deadline
             entry = (deadline, next(self._sequence), isinstance(item, Incoming), item.key)
             heapq.heappush(self._heap, entry)
+
+    def _remove(self, item: Incoming | Outgoing) -> None:
+        if isinstance(item, Incoming):
+            if self._server.get(item.key) is item:
+                del self._server[item.key]
+            return
+        if self._client.get(item.key) is item:
+            del self._client[item.key]
+        # The callbacks usually close over their owner, which holds this Outgoing:
+        # breaking the cycle lets reference counting free the call at once.
+        item.on_response = _ignore_response
+        item.on_timeout = ignore_timeout
+
+    def _keep_accepted(self, item: Incoming | Outgoing) -> None:
+        """Count an INVITE transaction that has entered Accepted; past ``MAX_ACCEPTED``, end
+        the oldest one now instead of at its Timer L or M."""
+        item.accepted = True
+        accepted = self._accepted
+        accepted.append(item)
+        self._drop_ended_accepted()
+        if len(accepted) > MAX_ACCEPTED:
+            oldest = accepted.popleft()
+            oldest.tx.abandon()
+            self._remove(oldest)
+
+    def _drop_ended_accepted(self) -> None:
+        accepted = self._accepted
+        while accepted and accepted[0].tx.terminated:
+            accepted.popleft()
 
     def _keep_answer(self, incoming: Incoming) -> None:
         """Keep a finished non-INVITE server transaction as its response until Timer J."""
@@ -477,3 +512,4 @@ class Endpoint:
                     self._run_client(item, item.tx.on_timer(now))
             except Exception:
                 log.exception("timer of %s failed", item.tx.request)
+        self._drop_ended_accepted()

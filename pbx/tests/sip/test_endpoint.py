@@ -69,6 +69,7 @@ class _Answers:
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self.requests = 0
+        self.strays = 0
 
     def on_request(self, incoming: Incoming) -> None:
         self.requests += 1
@@ -81,7 +82,8 @@ class _Answers:
 
     def on_ack(self, ack: Request, source: Peer) -> None: ...
 
-    def on_stray_response(self, response: Response, source: Peer) -> None: ...
+    def on_stray_response(self, response: Response, source: Peer) -> None:
+        self.strays += 1
 
 
 def register(number: int) -> bytes:
@@ -193,6 +195,60 @@ def test_answers_kept_for_retransmissions_are_capped_oldest_first(monkeypatch: p
             endpoint._loop = _Later(endpoint._loop, 64 * 0.5 + 0.1)
             endpoint.tick()
             assert endpoint.transaction_counts == (0, 0)
+        finally:
+            await endpoint.stop()
+
+    asyncio.run(scenario())
+
+
+def phone_invite(number: int) -> bytes:
+    return (
+        "INVITE sip:2000@127.0.0.8 SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.9:5060;branch=z9hG4bK-i{number};rport\r\n"
+        f"From: <sip:1000@127.0.0.8>;tag=f{number}\r\nTo: <sip:2000@127.0.0.8>\r\n"
+        f"Call-ID: call-{number}@127.0.0.9\r\nCSeq: 1 INVITE\r\nContact: <sip:1000@127.0.0.9>\r\n"
+        "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def test_invite_transactions_kept_after_their_2xx_are_capped_oldest_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An answered call keeps two INVITE transactions for 32 s (RFC 6026 Accepted): a burst of
+    calls must not hold them without bound. Past the cap the oldest end early: a late
+    retransmission of its INVITE is then a new request, a late 2xx for it a stray response."""
+    monkeypatch.setattr("pbxd.endpoint.MAX_ACCEPTED", 100)
+
+    async def scenario() -> None:
+        _, endpoint, handler = answering_endpoint()
+        try:
+            for number in range(60):  # answered 200 by the handler: server side Accepted
+                endpoint.receive(parse_message(phone_invite(number)), PEER)
+            relayed: list[Response] = []
+            sent: list[Request] = []
+
+            def relay_answered(number: int) -> None:
+                sent.append(invite(endpoint, number))
+                endpoint.send_request(sent[-1], PEER, relayed.append)
+                endpoint.receive(make_response(sent[-1], 200, to_tag="t"), PEER)
+
+            for number in range(60):  # relayed and answered 200: client side Accepted
+                relay_answered(number)
+            assert endpoint.transaction_counts == (40, 60)  # the 20 oldest went first
+            endpoint.receive(parse_message(phone_invite(59)), PEER)  # still kept: absorbed
+            assert handler.requests == 60
+            endpoint.receive(parse_message(phone_invite(0)), PEER)  # ended early: new again
+            assert handler.requests == 61
+            for number in range(60, 100):
+                relay_answered(number)
+            assert endpoint.transaction_counts == (1, 99)
+            endpoint.receive(make_response(sent[0], 200, to_tag="t"), PEER)
+            assert handler.strays == 1 and len(relayed) == 100
+            endpoint.receive(make_response(sent[-1], 200, to_tag="t"), PEER)
+            assert handler.strays == 1 and len(relayed) == 101  # a kept one passes its 2xx on
+            endpoint._loop = _Later(endpoint._loop, 64 * 0.5 + 0.1)
+            endpoint.tick()
+            assert endpoint.transaction_counts == (0, 0) and not endpoint._accepted
         finally:
             await endpoint.stop()
 

@@ -103,6 +103,11 @@ class _Transaction:
         self.state = State.TERMINATED
         self._deadlines.clear()
 
+    def abandon(self) -> None:
+        """End now, keeping nothing: the transaction user answered statelessly, or the
+        endpoint is past its cap of transactions kept only for retransmissions."""
+        self._terminate()
+
     def _shrink(self) -> None:
         """After the final response only the request's identity is needed, for up to 32 s."""
         self.request = self.request.skeleton()
@@ -173,10 +178,6 @@ class ServerTransaction(_Transaction):
         self.request = self.request.label()
         self._start("J", now + (0 if self.reliable else 64 * self.timers.t1))
         return [Transmit(self.last_response)]
-
-    def abandon(self) -> None:
-        """End without a response kept: the transaction user answered statelessly."""
-        self._terminate()
 
     def on_request(self, request: Request, now: float) -> list[Event]:
         """A retransmission of the request, or (INVITE) the ACK for a non-2xx final response."""
