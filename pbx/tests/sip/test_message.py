@@ -273,6 +273,28 @@ def test_a_tag_read_again_follows_a_changed_header() -> None:
     assert message.tag("to") == "b2" and message.tag("from") is None
 
 
+@pytest.mark.parametrize(
+    ("value", "tag"),
+    [
+        ("<sip:1001@127.0.0.1>;tag=b2", "b2"),
+        ("<sip:1001@127.0.0.1;transport=udp>;TAG=b2;x=1", "b2"),
+        ("<sip:1001@127.0.0.1;tag=uri-param>", None),  # a URI parameter, not the header's
+        ("<sip:1001@127.0.0.1;tag=uri-param>;tag=b2", "b2"),
+        ("sip:1001@127.0.0.1;tag=b2", "b2"),  # bare: parameters are the header's (§20.10)
+        ("sip:1001@127.0.0.1;tagx=1", None),
+        ("Alice <sip:1001@127.0.0.1> ; tag = b2 ", "b2"),
+        ('"Bob <tag=x>" <sip:1001@127.0.0.1>;tag=b2', "b2"),
+        ('"Bob;tag=x" <sip:1001@127.0.0.1>', None),
+        ("<sip:1001@127.0.0.1>;tag", None),
+        ("<sip:1001@127.0.0.1;tag=b2", None),  # unbalanced: no tag rather than a guess
+    ],
+)
+def test_the_tag_is_the_header_parameter_whatever_the_form(value: str, tag: str | None) -> None:
+    message = parse_message(REGISTER)
+    message.set("to", value)
+    assert message.tag("to") == tag
+
+
 def test_a_copy_keeps_its_original_s_tags_until_its_own_headers_change() -> None:
     message = parse_message(REGISTER)
     assert message.tag("from") == "a1" and message.tag("to") is None

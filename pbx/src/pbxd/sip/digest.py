@@ -9,6 +9,7 @@ refuse replays.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -128,6 +129,9 @@ class Credentials:
     opaque: str | None
 
 
+# The authenticator reads a request's credentials twice (the cheap checks, then the digest),
+# and a phone's retransmission carries the same header: recent answers are kept, parsed.
+@functools.lru_cache(maxsize=1024)
 def parse_credentials(value: str) -> Credentials | None:
     """None when the header is not a usable Digest answer (wrong scheme or fields missing)."""
     scheme, params = parse_auth_params(value)

@@ -358,8 +358,16 @@ def _copied_tags(message: Message) -> dict[str, tuple[str, str | None]] | None:
 
 
 def _tag_of(value: str) -> str | None:
-    if "tag=" not in value.lower():
+    if "tag" not in value.lower():  # not "tag=": RFC 3261 allows "tag = x" (EQUAL is SWS "=" SWS)
         return None
+    if '"' not in value:
+        # No display name to hide a "<" or ";" in: the header parameters follow the ">" of
+        # <uri>, or the first ";" of a bare URI (RFC 3261 §20.10); the URI itself need not be
+        # parsed for its tag (three of them in every message a call relays).
+        if "<" not in value:
+            return parse_params(value.partition(";")[2]).get("tag")
+        close = value.find(">", value.find("<"))
+        return parse_params(value[close + 1 :]).get("tag") if close >= 0 else None
     try:
         return parse_name_addr(value).tag
     except UriError:
