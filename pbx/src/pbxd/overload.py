@@ -26,7 +26,7 @@ and retransmit, which is more work again. pbxd refuses new work instead, with
   loop (a garbage collection, a slow commit, a host that took the CPU away) shows as a late
   sample, then as drops and retransmissions in the next one, when the clients' T1 (500 ms)
   runs out: those retransmissions make the pause good, and shedding for it would turn tens
-  of milliseconds into failed calls (seen at a third below the knee on a busy host).
+  of milliseconds into failed calls (seen just below the knee on a busy host).
 
 Only new work is shed: a request that answers a challenge (it carries credentials) continues
 work already started, and is refused only when the database backlog is at its hard limit.
