@@ -200,3 +200,21 @@ def test_a_nonce_remembered_against_replay_costs_under_100_bytes() -> None:
     tracemalloc.stop()
     assert factory.use(nonces[0], "00000001", 1030.0) is digest.NonceStatus.STALE  # still known
     assert held / count < 100, held / count
+
+
+def test_parsed_credentials_kept_for_reuse_are_only_those_of_a_phone_s_size() -> None:
+    """Parsed answers are kept for the second read of the same header; a stranger's large
+    headers must not fill that cache with up to 64 KB each."""
+
+    def header(username: str) -> str:
+        return (
+            f'Digest username="{username}", realm="pbx.test", nonce="abc", uri="sip:pbx.test", '
+            'response="00112233445566778899aabbccddeeff"'
+        )
+
+    phone = header("1001")
+    assert digest.parse_credentials(phone) is digest.parse_credentials(phone)
+    large = header("x" * digest.MAX_CACHED_CREDENTIALS_LENGTH)
+    first = digest.parse_credentials(large)
+    assert first is not None and first.username == "x" * digest.MAX_CACHED_CREDENTIALS_LENGTH
+    assert digest.parse_credentials(large) is not first  # parsed afresh: never kept

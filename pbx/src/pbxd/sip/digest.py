@@ -130,10 +130,21 @@ class Credentials:
 
 
 # The authenticator reads a request's credentials twice (the cheap checks, then the digest),
-# and a phone's retransmission carries the same header: recent answers are kept, parsed.
-@functools.lru_cache(maxsize=1024)
+# and a phone's retransmission carries the same header: recent answers are kept, parsed. Only
+# values of a phone's size (some 300 characters) are kept, so that the cache holds at most
+# about 1 MB however large the headers a stranger sends (a message may have 64 KB).
+CACHED_CREDENTIALS = 1024
+MAX_CACHED_CREDENTIALS_LENGTH = 1024
+
+
 def parse_credentials(value: str) -> Credentials | None:
     """None when the header is not a usable Digest answer (wrong scheme or fields missing)."""
+    if len(value) > MAX_CACHED_CREDENTIALS_LENGTH:
+        return _parse_credentials(value)
+    return _parse_credentials_cached(value)
+
+
+def _parse_credentials(value: str) -> Credentials | None:
     scheme, params = parse_auth_params(value)
     if scheme != "digest":
         return None
@@ -152,6 +163,9 @@ def parse_credentials(value: str) -> Credentials | None:
         )
     except KeyError:
         return None
+
+
+_parse_credentials_cached = functools.lru_cache(maxsize=CACHED_CREDENTIALS)(_parse_credentials)
 
 
 def check_response(credentials: Credentials, ha1_hex: str, method: str) -> bool:
