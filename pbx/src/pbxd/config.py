@@ -30,6 +30,9 @@ class Listen:
     port: int
 
 
+MAX_WORKERS = 64
+
+
 @dataclass(frozen=True, slots=True)
 class SipSettings:
     listen: tuple[Listen, ...]
@@ -47,6 +50,9 @@ class SipSettings:
     # Digest algorithms offered in challenges, in order. MD5 alone by default: some phones
     # (baresip 1.0) give up when any challenge is SHA-256. Answers in either are verified.
     digest_algorithms: tuple[str, ...] = ("MD5",)
+    # SIP worker processes (``pbxd.workers``): 1 runs everything in one process, as always;
+    # more use more cores, each worker taking the calls whose Call-ID falls to it.
+    workers: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +299,9 @@ class _Reader:
             "ring_timeout",
             "auth_failures_per_minute",
         )
-        table = self.table("sip", value, ("listen", "realm", "domain", "digest_algorithms", *integers))
+        table = self.table(
+            "sip", value, ("listen", "realm", "domain", "digest_algorithms", "workers", *integers)
+        )
         if table is None:
             return None
         listen_value = self.required("sip", table, "listen")
@@ -323,8 +331,10 @@ class _Reader:
                 if key in table
                 else getattr(defaults, key)
             )
+        workers = self.integer("sip.workers", table["workers"], 1, MAX_WORKERS) if "workers" in table else 1
         if (
             None in numbers.values()
+            or workers is None
             or realm is None
             or domain is None
             or algorithms is None
@@ -344,6 +354,7 @@ class _Reader:
             realm=realm,
             domain=domain,
             digest_algorithms=algorithms,
+            workers=workers,
             **ints,
         )
 

@@ -33,7 +33,7 @@ from pbxd.sip.transaction import (
     Transmit,
     transaction_key,
 )
-from pbxd.transport import Peer, Transports
+from pbxd.transport import Peer, SipTransport
 
 log = logging.getLogger("pbxd.endpoint")
 
@@ -139,7 +139,7 @@ def _reconnect_address(via: Via, source: Peer) -> Peer | None:
 
 class Endpoint:
     def __init__(
-        self, transports: Transports, timers: Timers = DEFAULT_TIMERS, load: LoadGauge | None = None
+        self, transports: SipTransport, timers: Timers = DEFAULT_TIMERS, load: LoadGauge | None = None
     ) -> None:
         self.transports = transports
         self.handler: RequestHandler | None = None

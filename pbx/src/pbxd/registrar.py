@@ -41,6 +41,9 @@ class Registrar:
         # (host, port) of each binding's source and contact, so that an in-dialog request sent
         # straight to a phone's contact can be recognised as bound for one of our phones.
         self._by_address: dict[tuple[str, int], Binding] = {}
+        # Told of every change a REGISTER makes (contact, and the binding or None when removed):
+        # in a worker process, the other workers are told (``pbxd.workers``).
+        self.on_change: Callable[[str, str, Binding | None], None] = lambda aor, contact, binding: None
 
     async def load(self) -> None:
         """Reload bindings from the store (after a restart or failover); expired ones are dropped."""
@@ -51,6 +54,13 @@ class Registrar:
                 self._remember(binding)
                 kept += 1
         log.info("loaded %d registrations from the database", kept)
+
+    def apply(self, aor: str, contact: str, binding: Binding | None) -> None:
+        """A change another worker made (and stored): remember it here too."""
+        if binding is None:
+            self._forget(aor, contact)
+        else:
+            self._remember(binding)
 
     def lookup(self, number: str) -> list[Binding]:
         """The unexpired bindings of an extension, most recently refreshed first."""
@@ -131,6 +141,7 @@ class Registrar:
             await self.store.delete_bindings(aor)
             for bound in list(current):
                 self._forget(aor, bound)
+                self.on_change(aor, bound, None)
             log.info("extension %s unregistered every contact", aor)
             return self._ok(request, aor)
         now = self.clock()
@@ -177,9 +188,11 @@ class Registrar:
                 if uri in current:
                     await self.store.delete_binding(aor, uri)
                     self._forget(aor, uri)
+                    self.on_change(aor, uri, None)
             else:
                 await self.store.put_binding(new)
                 self._remember(new)
+                self.on_change(aor, uri, new)
         return self._ok(request, aor)
 
     def _ok(self, request: Request, aor: str) -> Response:

@@ -22,13 +22,13 @@ import platform
 import signal
 import threading
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from pbxd.commands import version
 from pbxd.config import PbxConfig
 from pbxd.logs import setup_logging
 from pbxd.notify import notify
-from pbxd.store import open_store
+from pbxd.store import open_database, open_store
 from pbxd.store.async_store import SqlStore
 from pbxd.store.inuse import ServerLock
 from pbxd.store.url import SqliteUrl, parse_database_url, redact_url
@@ -98,8 +98,9 @@ class _Database(Protocol):
     async def check(self, timeout: float) -> str | None: ...
 
 
-async def _watch(server: _Server, store: _Database, settings: WatchdogSettings) -> Outcome:
-    """Return when the server or the database failed ``failures_allowed`` checks in a row."""
+async def watch(server: _Server, store: _Database | None, settings: WatchdogSettings) -> Outcome:
+    """Return when the server or the database failed ``failures_allowed`` checks in a row
+    (the front of a PBX with workers has no database of its own: ``store`` None)."""
     server_failures = database_failures = 0
     while True:
         await asyncio.sleep(settings.interval_s)
@@ -108,7 +109,7 @@ async def _watch(server: _Server, store: _Database, settings: WatchdogSettings) 
         if server_problem is not None:
             log.warning("server check failed (%d in a row): %s", server_failures, server_problem)
         try:
-            database_problem = await store.check(settings.ping_timeout_s)
+            database_problem = None if store is None else await store.check(settings.ping_timeout_s)
         except Exception as exc:  # a check that cannot even run counts as failed
             database_problem = str(exc) or type(exc).__name__
         database_failures = 0 if database_problem is None else database_failures + 1
@@ -132,6 +133,8 @@ async def serve(config: PbxConfig, stop: StopRequest, watchdog: WatchdogSettings
     target = parse_database_url(config.database.url)
     lock = ServerLock(target.path) if isinstance(target, SqliteUrl) else None
     log.info("opening the database %s", redact_url(config.database.url))
+    if config.sip.workers > 1:
+        return await _serve_with_workers(config, stop, watchdog, lock)
     try:
         store = await asyncio.to_thread(
             open_store, config.database.url, synchronous=config.database.synchronous
@@ -170,7 +173,7 @@ async def _serve_with(
     notify(f"READY=1\nSTATUS=serving on {listen}")
 
     stopped = asyncio.create_task(stop.wait())
-    watching = asyncio.create_task(_watch(server, store, watchdog))
+    watching = asyncio.create_task(watch(server, store, watchdog))
     await asyncio.wait({stopped, watching}, return_when=asyncio.FIRST_COMPLETED)
     outcome = watching.result() if watching.done() else Outcome.STOPPED
     if outcome is Outcome.STOPPED:
@@ -178,11 +181,62 @@ async def _serve_with(
     notify("STOPPING=1")
     for task in (stopped, watching):
         task.cancel()
-    await _shutdown(server, store)
+    await shut_down(server, store)
     return outcome
 
 
-async def _shutdown(server: _Server, store: SqlStore) -> None:
+async def _serve_with_workers(
+    config: PbxConfig, stop: StopRequest, watchdog: WatchdogSettings, lock: ServerLock | None
+) -> Outcome:
+    """The front of a PBX with ``sip.workers`` worker processes (``pbxd.workers``): the schema
+    is brought up to date here, once, before the workers open the database."""
+    from pbxd.workers.front import Front, WorkerStartError  # noqa: PLC0415
+
+    try:
+        database = await asyncio.to_thread(
+            open_database, config.database.url, migrate=True, synchronous=config.database.synchronous
+        )
+        database.close()
+        if lock is not None:
+            lock.acquire("serve from it")
+    except Exception as exc:
+        log.error("cannot open the database: %s", exc)
+        return Outcome.STARTUP_FAILED
+    try:
+        front = Front(config, config.sip.workers, watchdog)
+        try:
+            await front.start()
+        except (WorkerStartError, OSError) as exc:
+            log.error("cannot start the PBX: %s", exc)
+            await front.stop()
+            return exc.outcome if isinstance(exc, WorkerStartError) else Outcome.STARTUP_FAILED
+        listen = ", ".join(f"{x.transport}:{x.host}:{x.port}" for x in config.sip.listen)
+        log.info("pbxd is serving on %s with %d workers", listen, config.sip.workers)
+        notify(f"READY=1\nSTATUS=serving on {listen} with {config.sip.workers} workers")
+        assert front.failed is not None
+        stopped = asyncio.create_task(stop.wait())
+        watching = asyncio.create_task(watch(front, None, watchdog))
+        ends: set[asyncio.Future[Any]] = {stopped, watching, front.failed}
+        await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+        if front.failed.done():
+            outcome = front.failed.result()
+            log.error("%s: stopping so that the cluster restarts or moves pbxd", front.failure)
+        else:
+            outcome = watching.result() if watching.done() else Outcome.STOPPED
+        if outcome is Outcome.STOPPED:
+            log.info("stop requested")
+        notify("STOPPING=1")
+        for task in (stopped, watching):
+            task.cancel()
+        await front.stop()
+        log.info("pbxd stopped")
+        return outcome
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def shut_down(server: _Server, store: SqlStore) -> None:
     try:
         await asyncio.wait_for(server.stop(), SERVER_STOP_TIMEOUT_S)
     except TimeoutError:

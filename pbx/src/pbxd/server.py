@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 
 from pbxd.auth import Authenticator
 from pbxd.cdr import CallRecorder
@@ -23,10 +24,11 @@ from pbxd.registrar import Registrar
 from pbxd.router import Router
 from pbxd.routesign import SECRET_NAME
 from pbxd.store.base import Store
-from pbxd.throttle import FailureThrottle
-from pbxd.transport import Transports
+from pbxd.throttle import FailureThrottle, SourceGuard
+from pbxd.transport import SipTransport, Transports
 from pbxd.trunks import Trunks
 from pbxd.udpdrops import drop_counter
+from pbxd.workers.wire import call_id_for
 
 log = logging.getLogger("pbxd.server")
 
@@ -42,25 +44,44 @@ GC_THRESHOLDS = (50_000, 20, 100)
 
 
 class PbxServer:
-    def __init__(self, config: PbxConfig, store: Store) -> None:
+    """``worker``: (index, count) when this server is one of several worker processes
+    (``pbxd.workers``), whose ``transports`` relay through the front; its throttles then take
+    their share of the configured limits, and the requests it starts get Call-IDs that fall to it."""
+
+    def __init__(
+        self,
+        config: PbxConfig,
+        store: Store,
+        *,
+        transports: SipTransport | None = None,
+        worker: tuple[int, int] = (0, 1),
+    ) -> None:
         sip = config.sip
         self.config = config
         self.store = store
         # Built here (not in start) so that a bad dial plan fails before any socket is bound.
         self.dialplan = DialPlan(config.dialplan, config.trunks)
-        self.transports = Transports(sip.listen, fallback_host=sip.domain)
+        self.transports = transports or Transports(sip.listen, fallback_host=sip.domain)
+        index, count = worker
         # The database store reports its queue (the load shedder reads it); the in-memory one has none.
         backlog: Backlog | None = store if hasattr(store, "backlog") else None  # type: ignore[assignment]
         self.load = LoadGauge(backlog, drops=drop_counter(sip.listen))
         self.endpoint = Endpoint(self.transports, load=self.load)
         self.local = LocalAddresses(sip)
-        throttle = FailureThrottle(sip.auth_failures_per_minute)
+        throttle = FailureThrottle(math.ceil(sip.auth_failures_per_minute / count))
         self.auth = Authenticator(
-            sip.realm, sip.nonce_ttl, store, throttle=throttle, algorithms=sip.digest_algorithms
+            sip.realm,
+            sip.nonce_ttl,
+            store,
+            throttle=throttle,
+            guard=SourceGuard.share_of(count),
+            algorithms=sip.digest_algorithms,
         )
         self.registrar = Registrar(sip, store, self.auth)
         self.recorder = CallRecorder(store)
-        self.trunks = Trunks(config.trunks, self.endpoint)
+        self.trunks = Trunks(
+            config.trunks, self.endpoint, call_id=lambda make: call_id_for(index, count, make)
+        )
         self.proxy = Proxy(
             settings=sip,
             endpoint=self.endpoint,

@@ -104,6 +104,15 @@ class SourceGuard:
         self._known: OrderedDict[tuple[str, int], float] = OrderedDict()
         self._logged: set[str] = set()
 
+    @classmethod
+    def share_of(cls, count: int) -> SourceGuard:
+        """The guard of one of ``count`` worker processes: each sees about 1/count of a
+        source's requests (they are spread by Call-ID), so each allows 1/count of the answers."""
+        return cls(
+            port_rate=(max(1.0, PORT_BURST / count), PORT_RATE / count),
+            host_rate=(max(1.0, HOST_BURST / count), HOST_RATE / count),
+        )
+
     def allow(self, host: str, port: int, now: float) -> bool:
         """Whether an unauthenticated request from ``host:port`` may be answered now."""
         known = self._known.get((host, port))

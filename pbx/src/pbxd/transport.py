@@ -5,6 +5,10 @@ from; outgoing messages are serialised and sent to a ``Peer``. TCP connections a
 table keyed by the peer's address so that responses and later requests reuse them. Works with
 the Proactor event loop on Windows (no POSIX-only calls).
 
+The same class serves the front process of a PBX with several SIP workers (``pbxd.workers``):
+there it hands up the bytes of each message unparsed (``deliver_raw``) and reports its TCP
+connections opening and closing (``on_connection``), so that the workers can be told.
+
 TCP connections are bounded so that one address cannot starve the others: a limit in total and
 per remote address, a deadline for a message once its first byte has arrived (a sender that
 trickles a message in to hold the connection, "slowloris"), and an idle timeout.
@@ -16,9 +20,9 @@ import asyncio
 import ipaddress
 import logging
 import socket
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Container, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pbxd.config import Listen
 from pbxd.sip.message import Message, Request, Response, SipParseError, parse_message
@@ -69,14 +73,40 @@ class Peer:
 
 
 MessageSink = Callable[[Request | Response, Peer], None]
+RawSink = Callable[[bytes, Peer], None]
 ErrorSink = Callable[[SipParseError, Peer], None]
 UnreachableSink = Callable[[Peer], None]
+ConnectionSink = Callable[[Peer, bool], None]
+
+
+class SipTransport(Protocol):
+    """What the SIP layer (``pbxd.endpoint``, ``pbxd.server``) needs of its transports: the
+    sockets themselves (``Transports``) or, in a worker process, the link to the process that
+    holds them (``pbxd.workers.worker.RelayedTransports``)."""
+
+    deliver: MessageSink
+    on_bad_message: ErrorSink
+    on_unreachable: UnreachableSink
+
+    @property
+    def connections(self) -> Container[tuple[str, int]]:
+        """The (host, port) of every open TCP connection."""
+        ...
+
+    @property
+    def bound(self) -> bool: ...
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    def advertised(self, transport: str) -> tuple[str, int]: ...
+    def send(self, message: Message, peer: Peer) -> None: ...
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):
     def __init__(self, owner: Transports) -> None:
         self._owner = owner
         self.transport: asyncio.DatagramTransport | None = None
+        self.sock: socket.socket | None = None  # the socket itself, to share with workers
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.DatagramTransport)
@@ -86,6 +116,10 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         peer = Peer("udp", str(addr[0]), int(addr[1]))
         if len(data) <= 4 and not data.strip(b"\r\n\x00 "):
             return  # a keepalive datagram (RFC 5626: CRLF; some phones send a few bytes)
+        raw = self._owner.deliver_raw
+        if raw is not None:
+            raw(data, peer)
+            return
         try:
             message = parse_message(data)
         except SipParseError as error:
@@ -115,7 +149,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 class _TcpConnection(asyncio.Protocol):
     def __init__(self, owner: Transports, peer: Peer | None = None) -> None:
         self._owner = owner
-        self._parser = StreamParser()
+        self._parser = StreamParser(parse=owner.deliver_raw is None)
         self.peer = peer
         self.inbound = peer is None
         self.transport: asyncio.Transport | None = None
@@ -140,6 +174,7 @@ class _TcpConnection(asyncio.Protocol):
             self.peer = Peer("tcp", str(host), int(port))
             self._owner.count_inbound(self.peer.host, +1)
         self._owner.connections[(self.peer.host, self.peer.port)] = self
+        self._owner.on_connection(self.peer, True)
         for data in self._pending:
             transport.write(data)
         self._pending.clear()
@@ -182,6 +217,8 @@ class _TcpConnection(asyncio.Protocol):
                 self.transport.write(b"\r\n")
             elif isinstance(event, BadMessage):
                 self._owner.on_bad_message(event.error, self.peer)
+            elif isinstance(event, bytes):
+                self._owner.deliver_raw(event, self.peer)  # type: ignore[misc]  # set: raw framing
             else:
                 self._owner.deliver(event, self.peer)
 
@@ -190,6 +227,8 @@ class _TcpConnection(asyncio.Protocol):
             key = (self.peer.host, self.peer.port)
             if self._owner.connections.get(key) is self:
                 del self._owner.connections[key]
+                if self.transport is not None:  # it had opened: it was announced
+                    self._owner.on_connection(self.peer, False)
             if self.inbound:
                 self._owner.count_inbound(self.peer.host, -1)
                 self.inbound = False  # counted once, however often asyncio reports the loss
@@ -201,7 +240,8 @@ def _now() -> float:
 
 class Transports:
     """Every socket of one PBX. ``deliver``, ``on_bad_message`` and ``on_unreachable`` (a TCP
-    connection could not be opened: what was queued for it is lost) are set by the endpoint."""
+    connection could not be opened: what was queued for it is lost) are set by the endpoint;
+    ``deliver_raw`` and ``on_connection`` by the front of a PBX with several workers."""
 
     def __init__(self, listens: tuple[Listen, ...], fallback_host: str) -> None:
         self.listens = listens
@@ -209,6 +249,9 @@ class Transports:
         self.deliver: MessageSink = lambda message, peer: None
         self.on_bad_message: ErrorSink = lambda error, peer: None
         self.on_unreachable: UnreachableSink = lambda peer: None
+        # Set before start: messages are then handed up as bytes, framed but not parsed.
+        self.deliver_raw: RawSink | None = None
+        self.on_connection: ConnectionSink = lambda peer, opened: None
         self.connections: dict[tuple[str, int], _TcpConnection] = {}
         self.max_connections = MAX_TCP_CONNECTIONS
         self.max_connections_per_address = MAX_TCP_CONNECTIONS_PER_ADDRESS
@@ -289,23 +332,24 @@ class Transports:
         return udp_ok and tcp_ok and len(self._udp) + len(self._tcp_servers) == len(self.listens)
 
     def advertised(self, transport: str) -> tuple[str, int]:
-        """The host and port that Via and Record-Route name for ``transport``: the listen
-        address, or ``fallback_host`` when listening on every address (0.0.0.0 or ::)."""
-        listen = self.listen_for(transport)
-        host = self.fallback_host if listen.host in _WILDCARD_HOSTS else listen.host
-        return host, listen.port
+        return advertised(self.listens, self.fallback_host, transport)
 
     def listen_for(self, transport: str) -> Listen:
-        """The socket that sends on ``transport`` (its address goes into Via and Record-Route)."""
-        for listen in self.listens:
-            if listen.transport == transport:
-                return listen
-        raise LookupError(f"no {transport} listen address is configured")
+        return listen_for(self.listens, transport)
+
+    def udp_socket(self) -> socket.socket | None:
+        """The socket that UDP goes out on (``listen_for("udp")``), if one is open."""
+        udp = [listen for listen in self.listens if listen.transport == "udp"]
+        protocol = self._udp.get(udp[0]) if udp else None
+        return protocol.sock if protocol is not None else None
 
     def send(self, message: Message, peer: Peer) -> None:
-        data = message.to_bytes()
+        self.send_bytes(message.to_bytes(), peer)
+
+    def send_bytes(self, data: bytes, peer: Peer) -> None:
+        """Send a serialised message (the front sends what its workers wrote)."""
         if peer.transport == "udp":
-            if _is_ip_literal(peer.host):
+            if is_ip_literal(peer.host):
                 self._send_datagram(data, peer.host.removeprefix("[").removesuffix("]"), peer.port)
             else:
                 # A datagram socket would resolve the name itself, blocking the event loop for
@@ -355,6 +399,22 @@ class Transports:
             self.on_unreachable(peer)
 
 
+def advertised(listens: tuple[Listen, ...], fallback_host: str, transport: str) -> tuple[str, int]:
+    """The host and port that Via and Record-Route name for ``transport``: the listen
+    address, or ``fallback_host`` when listening on every address (0.0.0.0 or ::)."""
+    listen = listen_for(listens, transport)
+    host = fallback_host if listen.host in _WILDCARD_HOSTS else listen.host
+    return host, listen.port
+
+
+def listen_for(listens: tuple[Listen, ...], transport: str) -> Listen:
+    """The socket that sends on ``transport`` (its address goes into Via and Record-Route)."""
+    for listen in listens:
+        if listen.transport == transport:
+            return listen
+    raise LookupError(f"no {transport} listen address is configured")
+
+
 async def _open_udp(loop: asyncio.AbstractEventLoop, owner: Transports, listen: Listen) -> _UdpProtocol:
     """A UDP socket bound to ``listen``, read in batches where the event loop allows it
     (selector loops: Linux, and Windows when configured so; the Proactor loop, Windows'
@@ -368,6 +428,7 @@ async def _open_udp(loop: asyncio.AbstractEventLoop, owner: Transports, listen: 
         sock.bind(address)
         sock.setblocking(False)
         _, protocol = await loop.create_datagram_endpoint(lambda: _UdpProtocol(owner), sock=sock)
+        protocol.sock = sock
     except BaseException:
         sock.close()
         raise
@@ -402,7 +463,7 @@ def _ask_receive_buffer(sock: socket.socket, listen: Listen) -> None:
         )
 
 
-def _is_ip_literal(host: str) -> bool:
+def is_ip_literal(host: str) -> bool:
     # Asked for every datagram sent, mostly about the same few addresses: remembered, since
     # parsing the address each time was a measurable share of the cost of sending.
     known = _IP_LITERALS.get(host)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pbxd.auth import Hashes
@@ -56,8 +57,17 @@ class TrunkState:
 
 
 class Trunks:
-    def __init__(self, trunks: tuple[Trunk, ...], endpoint: Endpoint) -> None:
+    def __init__(
+        self,
+        trunks: tuple[Trunk, ...],
+        endpoint: Endpoint,
+        *,
+        call_id: Callable[[Callable[[], str]], str] = lambda make: make(),
+    ) -> None:
+        """``call_id`` picks the Call-ID of a probe from those ``make`` offers (a worker
+        process needs one whose answer comes back to it: ``pbxd.workers.wire.call_id_for``)."""
         self.endpoint = endpoint
+        self._call_id = call_id
         self._by_name = {trunk.name: TrunkState(trunk) for trunk in trunks}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -106,7 +116,7 @@ class Trunks:
             ("max-forwards", "70"),
             ("from", f"<sip:pbxd@{host}:{port}>;tag={new_tag()}"),
             ("to", f"<{target}>"),
-            ("call-id", f"{new_tag()}{new_tag()}@{host}"),
+            ("call-id", self._call_id(lambda: f"{new_tag()}{new_tag()}@{host}")),
             ("cseq", f"{state.probes} OPTIONS"),
         ]
 

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pbxd.runner import Outcome, WatchdogSettings, _watch
+from pbxd.runner import Outcome, WatchdogSettings
+from pbxd.runner import watch as watch_health
 from pbxd.store import async_store, open_store
 from pbxd.store.async_store import SqlStore
 from pbxd.store.base import Binding
@@ -186,7 +187,7 @@ def watch(tmp_path: Path, server: ScriptedServer) -> Outcome:
     async def scenario() -> Outcome:
         store = open_store(f"sqlite:///{tmp_path / 'pbx.db'}")
         try:
-            return await asyncio.wait_for(_watch(server, store, WatchdogSettings(interval_s=0.01)), 5)
+            return await asyncio.wait_for(watch_health(server, store, WatchdogSettings(interval_s=0.01)), 5)
         finally:
             await store.close()
 
@@ -246,7 +247,7 @@ def test_a_long_database_queue_that_makes_progress_is_not_taken_for_a_dead_datab
         writes = flood(store, 100)  # 2 s of work: every ping waits far longer than its timeout
         try:
             with pytest.raises(TimeoutError):  # the watchdog was still watching
-                await asyncio.wait_for(_watch(ScriptedServer(*HEALTHY_FOREVER), store, FAST), 1.2)
+                await asyncio.wait_for(watch_health(ScriptedServer(*HEALTHY_FOREVER), store, FAST), 1.2)
             return store.backlog, store.succeeded
         finally:
             for write in writes:
@@ -267,7 +268,7 @@ def test_a_database_that_makes_no_progress_still_ends_the_run_and_says_why(
         store = slow_store(tmp_path, gate)
         writes = flood(store, 5)
         try:
-            return await asyncio.wait_for(_watch(ScriptedServer(*HEALTHY_FOREVER), store, FAST), 5)
+            return await asyncio.wait_for(watch_health(ScriptedServer(*HEALTHY_FOREVER), store, FAST), 5)
         finally:
             gate.set()
             await asyncio.gather(*writes, return_exceptions=True)
@@ -285,7 +286,7 @@ def test_a_database_file_that_disappears_under_load_is_seen_at_once(tmp_path: Pa
         os.rename(tmp_path / "pbx.db", tmp_path / "moved.db")
         started = time.monotonic()
         try:
-            outcome = await asyncio.wait_for(_watch(ScriptedServer(*HEALTHY_FOREVER), store, FAST), 5)
+            outcome = await asyncio.wait_for(watch_health(ScriptedServer(*HEALTHY_FOREVER), store, FAST), 5)
             return outcome, time.monotonic() - started
         finally:
             for write in writes:

@@ -282,6 +282,19 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
         load_config(write(tmp_path, "[sip\n"))
 
 
+def test_workers_are_read(tmp_path: Path) -> None:
+    text = MINIMAL.replace('domain = "pbx.test"', 'domain = "pbx.test"\nworkers = 4')
+    assert load_config(write(tmp_path, text)).sip.workers == 4
+
+
+@pytest.mark.parametrize("value", ["0", "65", "true", '"2"', "1.5"])
+def test_workers_must_be_a_small_positive_integer(tmp_path: Path, value: str) -> None:
+    text = MINIMAL.replace('domain = "pbx.test"', f'domain = "pbx.test"\nworkers = {value}')
+    (problem,) = problems(tmp_path, text)
+    assert problem.startswith("sip.workers: ")
+    assert "an integer from 1 to 64" in problem
+
+
 @pytest.mark.parametrize("value", ["[]", '["MD5", "MD5"]', '["SHA-512"]', '"MD5"', '["md5"]'])
 def test_digest_algorithms_must_be_distinct_supported_names(tmp_path: Path, value: str) -> None:
     text = MINIMAL.replace('domain = "pbx.test"', f'domain = "pbx.test"\ndigest_algorithms = {value}')

@@ -207,25 +207,33 @@ class Phone:
         return retry
 
     # --- registering -----------------------------------------------------------------------
-    async def register(self, expires: int = 600, *, extra: list[tuple[str, str]] | None = None) -> Response:
-        request = self.new_request("REGISTER", f"sip:{self.pbx[0]}:{self.pbx[1]}")
+    async def register(
+        self, expires: int = 600, *, extra: list[tuple[str, str]] | None = None, call_id: str | None = None
+    ) -> Response:
+        request = self.new_request("REGISTER", f"sip:{self.pbx[0]}:{self.pbx[1]}", call_id=call_id)
         request.headers.append(("expires", str(expires)))
         request.headers.extend(extra or [])
         return (await self.request_with_auth(request))[-1]
 
     # --- calling ---------------------------------------------------------------------------
-    async def call(self, number: str) -> Call:
+    async def call(self, number: str, *, call_id: str | None = None) -> Call:
         pbx = f"{self.pbx[0]}:{self.pbx[1]}"
-        invite = self.new_request("INVITE", f"sip:{number}@{pbx}", to=f"<sip:{number}@{pbx}>")
+        invite = self.new_request(
+            "INVITE", f"sip:{number}@{pbx}", to=f"<sip:{number}@{pbx}>", call_id=call_id
+        )
         invite.body = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
         invite.headers.append(("content-type", "application/sdp"))
         sent, responses = await self.send_with_auth(invite)
         return self._conclude(sent, responses)
 
-    async def start_call(self, number: str) -> tuple[Request, asyncio.Queue[Response]]:
+    async def start_call(
+        self, number: str, *, call_id: str | None = None
+    ) -> tuple[Request, asyncio.Queue[Response]]:
         """Send an (authenticated) INVITE and return at once with the queue of its responses."""
         pbx = f"{self.pbx[0]}:{self.pbx[1]}"
-        invite = self.new_request("INVITE", f"sip:{number}@{pbx}", to=f"<sip:{number}@{pbx}>")
+        invite = self.new_request(
+            "INVITE", f"sip:{number}@{pbx}", to=f"<sip:{number}@{pbx}>", call_id=call_id
+        )
         first = await self.transact(invite)
         self.send(_ack_for(invite, first[-1]))
         retry = self.authorize(invite, first[-1])

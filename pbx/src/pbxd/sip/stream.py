@@ -40,13 +40,17 @@ class FramingError(ValueError):
     """The stream cannot be framed any more (oversized or nonsensical Content-Length)."""
 
 
-StreamEvent = Request | Response | KeepalivePing | BadMessage
+StreamEvent = Request | Response | KeepalivePing | BadMessage | bytes
 
 
 class StreamParser:
-    def __init__(self, max_size: int = MAX_MESSAGE_SIZE) -> None:
+    """``parse``: hand each message up parsed (or as a ``BadMessage``); else as its bytes,
+    framed but unparsed (for a process that passes messages on to be parsed elsewhere)."""
+
+    def __init__(self, max_size: int = MAX_MESSAGE_SIZE, *, parse: bool = True) -> None:
         self._buffer = bytearray()
         self._max_size = max_size
+        self._parse = parse
 
     @property
     def buffered(self) -> int:
@@ -90,6 +94,9 @@ class StreamParser:
                 break
             frame = bytes(buffer[:total])
             del buffer[:total]
+            if not self._parse:
+                events.append(frame)
+                continue
             try:
                 events.append(parse_message(frame, stream=True))
             except SipParseError as error:
