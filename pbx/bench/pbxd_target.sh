@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The shared harness's pbxd target (../shared/bench/sip/targets/pbxd.sh), with pbxd's resident
-# memory sampled every second into $SIP_WORKDIR/rss.log ("<unix time> <RSS kB>") for as long as
-# it runs. Used by side_by_side.sh; the harness's contract (environment, foreground, stopped
-# by SIGTERM to the group) is the shared target's.
+# memory sampled every second into $SIP_WORKDIR/rss.log ("<unix time> <RSS kB>", the front and
+# its worker processes together) for as long as it runs, and sip.workers = $PBXD_WORKERS
+# (default 1, the single process; 2 measured no better on the 2-core bench box, see README). Used by side_by_side.sh;
+# the harness's contract (environment, foreground, stopped by SIGTERM to the group) is the
+# shared target's.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,10 +23,23 @@ LOG=$SIP_WORKDIR/rss.log
 		sleep 0.5
 	done
 	[ -n "$pid" ] || exit 0
+	# The socket is shared with the workers: the front is the holder whose parent holds none.
+	holders=" $(ss -Hulpn "sport = :$SIP_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | tr '\n' ' ') "
+	for candidate in $holders; do
+		parent=$(awk '/^PPid/ {print $2}' "/proc/$candidate/status" 2>/dev/null || true)
+		case $holders in *" $parent "*) ;; *) pid=$candidate ;; esac
+	done
 	while kb=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null) && [ -n "$kb" ]; do
+		for child in $(cat "/proc/$pid/task/$pid/children" 2>/dev/null); do
+			kb=$((kb + $(awk '/^VmRSS/ {print $2}' "/proc/$child/status" 2>/dev/null || echo 0)))
+		done
 		echo "$(date +%s) $kb" >> "$LOG"
 		sleep 1
 	done
 ) &
 
+export PBXD_WORKERS=${PBXD_WORKERS:-1}
+if [ "$PBXD_WORKERS" != 1 ]; then
+	export PBXD_EXEC_PREFIX="${PBXD_EXEC_PREFIX:-} bash $ROOT/pbx/bench/with_workers.sh"
+fi
 exec bash "$HARNESS/targets/pbxd.sh"

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from pbxd.workers.wire import worker_of_call_id
-
 from peers.harness import Pbx, PbxFactory, wait_until
 from service.phone import Phone
 
@@ -48,11 +47,7 @@ def worker_pids(pbx: Pbx) -> list[int]:
     """The worker processes of a running pbxd (children started by multiprocessing)."""
     assert pbx.process is not None
     children = Path(f"/proc/{pbx.process.pid}/task/{pbx.process.pid}/children").read_text().split()
-    return [
-        int(pid)
-        for pid in children
-        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
+    return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 
 def phones(pbx: Pbx, caller_transport: str = "udp", callee_transport: str = "udp") -> tuple[Phone, Phone]:
@@ -139,8 +134,12 @@ def test_a_retransmitted_invite_and_its_cancel_reach_the_worker_that_holds_the_c
     wait_until(lambda: [c["disposition"] for c in pbx.calls()] == ["cancelled"], 5, "the call record")
 
 
-@pytest.mark.parametrize(("caller_transport", "callee_transport"), [("tcp", "udp"), ("udp", "tcp"), ("tcp", "tcp")])
-def test_calls_over_tcp_are_carried_by_the_front(pbx: Pbx, caller_transport: str, callee_transport: str) -> None:
+@pytest.mark.parametrize(
+    ("caller_transport", "callee_transport"), [("tcp", "udp"), ("udp", "tcp"), ("tcp", "tcp")]
+)
+def test_calls_over_tcp_are_carried_by_the_front(
+    pbx: Pbx, caller_transport: str, callee_transport: str
+) -> None:
     async def scenario() -> list[int]:
         caller, callee = phones(pbx, caller_transport, callee_transport)
         await caller.start()
