@@ -344,7 +344,7 @@ def db_migrate(config: PbxConfig) -> Result:
 
 
 def config_check(config: PbxConfig, source: Path) -> Result:
-    listen = [f"{x.transport}:{x.host}:{x.port}" for x in config.sip.listen]
+    listen = [str(x) for x in config.sip.listen]
     # A Windows configuration is valid anywhere (a controller may check it before copying it
     # to the node), but its drive paths cannot be used on this system: say so.
     database = parse_database_url(config.database.url)

@@ -29,6 +29,9 @@ class Listen:
     host: str
     port: int
 
+    def __str__(self) -> str:
+        return f"{self.transport}:{self.host}:{self.port}"
+
 
 MAX_WORKERS = 64
 
@@ -53,6 +56,11 @@ class SipSettings:
     # SIP worker processes (``pbxd.workers``): 1 runs everything in one process, as always;
     # more use more cores, each worker taking the calls whose Call-ID falls to it.
     workers: int = 1
+
+    @property
+    def listen_text(self) -> str:
+        """The listen addresses as the file writes them, for log lines and messages."""
+        return ", ".join(str(x) for x in self.listen)
 
 
 @dataclass(frozen=True, slots=True)

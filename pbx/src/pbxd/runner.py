@@ -168,20 +168,39 @@ async def _serve_with(
         log.error("cannot start the PBX: %s", exc, exc_info=not isinstance(exc, OSError | ValueError))
         await store.close()
         return Outcome.STARTUP_FAILED
-    listen = ", ".join(f"{x.transport}:{x.host}:{x.port}" for x in config.sip.listen)
+    listen = config.sip.listen_text
     log.info("pbxd is serving on %s", listen)
     notify(f"READY=1\nSTATUS=serving on {listen}")
 
+    outcome = await _serve_until_end(server, store, stop, watchdog)
+    await shut_down(server, store)
+    return outcome
+
+
+async def _serve_until_end(
+    server: _Server,
+    store: SqlStore | None,
+    stop: StopRequest,
+    watchdog: WatchdogSettings,
+    failed: asyncio.Future[Outcome] | None = None,
+) -> Outcome:
+    """Wait for a stop request, the watchdog's verdict or ``failed`` (the front's: a worker
+    ended), whichever comes first, and tell the service controller that pbxd is stopping."""
     stopped = asyncio.create_task(stop.wait())
     watching = asyncio.create_task(watch(server, store, watchdog))
-    await asyncio.wait({stopped, watching}, return_when=asyncio.FIRST_COMPLETED)
-    outcome = watching.result() if watching.done() else Outcome.STOPPED
+    ends: set[asyncio.Future[Any]] = {stopped, watching}
+    if failed is not None:
+        ends.add(failed)
+    await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+    if failed is not None and failed.done():
+        outcome = failed.result()
+    else:
+        outcome = watching.result() if watching.done() else Outcome.STOPPED
     if outcome is Outcome.STOPPED:
         log.info("stop requested")
     notify("STOPPING=1")
     for task in (stopped, watching):
         task.cancel()
-    await shut_down(server, store)
     return outcome
 
 
@@ -210,24 +229,13 @@ async def _serve_with_workers(
             log.error("cannot start the PBX: %s", exc)
             await front.stop()
             return exc.outcome if isinstance(exc, WorkerStartError) else Outcome.STARTUP_FAILED
-        listen = ", ".join(f"{x.transport}:{x.host}:{x.port}" for x in config.sip.listen)
+        listen = config.sip.listen_text
         log.info("pbxd is serving on %s with %d workers", listen, config.sip.workers)
         notify(f"READY=1\nSTATUS=serving on {listen} with {config.sip.workers} workers")
         assert front.failed is not None
-        stopped = asyncio.create_task(stop.wait())
-        watching = asyncio.create_task(watch(front, None, watchdog))
-        ends: set[asyncio.Future[Any]] = {stopped, watching, front.failed}
-        await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+        outcome = await _serve_until_end(front, None, stop, watchdog, front.failed)
         if front.failed.done():
-            outcome = front.failed.result()
             log.error("%s: stopping so that the cluster restarts or moves pbxd", front.failure)
-        else:
-            outcome = watching.result() if watching.done() else Outcome.STOPPED
-        if outcome is Outcome.STOPPED:
-            log.info("stop requested")
-        notify("STOPPING=1")
-        for task in (stopped, watching):
-            task.cancel()
         await front.stop()
         log.info("pbxd stopped")
         return outcome

@@ -152,8 +152,7 @@ class PbxServer:
         if not self._started:
             return "the SIP server is not started"
         if not self.transports.bound:
-            listen = ", ".join(f"{x.transport}:{x.host}:{x.port}" for x in self.config.sip.listen)
-            return f"a listening socket was closed (configured: {listen})"
+            return f"a listening socket was closed (configured: {self.config.sip.listen_text})"
         return None
 
     async def _sweep_forever(self) -> None:

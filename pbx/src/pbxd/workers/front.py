@@ -127,8 +127,7 @@ class Front:
 
     def health_problem(self) -> str | None:
         if not self.transports.bound:
-            listen = ", ".join(f"{x.transport}:{x.host}:{x.port}" for x in self.config.sip.listen)
-            return f"a listening socket was closed (configured: {listen})"
+            return f"a listening socket was closed (configured: {self.config.sip.listen_text})"
         return None
 
     # -- from the sockets to the workers ------------------------------------------------------
