@@ -11,10 +11,10 @@ the database, so that a node that takes over after a failover accepts the calls 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 
+from pbxd.sip.digest import KeyedHash
 from pbxd.sip.uri import Params, parse_digits
 
 SIGNATURE_PARAM = "pbxd"
@@ -35,7 +35,7 @@ class Grant:
 
 class RouteSigner:
     def __init__(self, key: bytes) -> None:
-        self._key = key
+        self._signer = KeyedHash(key)
 
     def parameters(self, call_id: str, caller_tag: str, offset: int = 0) -> str:
         """The URI parameters to append to a Record-Route of the dialog."""
@@ -60,4 +60,4 @@ class RouteSigner:
 
     def _sign(self, call_id: str, caller_tag: str, offset: int) -> str:
         text = f"{call_id}\x00{caller_tag}\x00{offset}".encode("utf-8", "surrogateescape")
-        return hmac.new(self._key, text, hashlib.sha256).hexdigest()[:_SIGNATURE_LENGTH]
+        return self._signer.hexdigest(text)[:_SIGNATURE_LENGTH]

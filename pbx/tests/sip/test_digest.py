@@ -218,3 +218,14 @@ def test_parsed_credentials_kept_for_reuse_are_only_those_of_a_phone_s_size() ->
     first = digest.parse_credentials(large)
     assert first is not None and first.username == "x" * digest.MAX_CACHED_CREDENTIALS_LENGTH
     assert digest.parse_credentials(large) is not first  # parsed afresh: never kept
+
+
+def test_keyed_hash_is_hmac_sha256_of_rfc_4231() -> None:
+    # RFC 4231 §4.3 (test case 2), then the same key reused: the precomputed key state must
+    # not carry one message into the next.
+    signer = digest.KeyedHash(b"Jefe")
+    expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    assert signer.hexdigest(b"what do ya want for nothing?") == expected
+    assert signer.hexdigest(b"what do ya want for nothing?") == expected
+    assert signer.hexdigest(b"something else") != expected
+    assert digest.KeyedHash(b"other key").hexdigest(b"what do ya want for nothing?") != expected
