@@ -455,6 +455,8 @@ def main() -> int:
         if "memory" in phases:
             print("RSS after " + "; ".join(f"{calls:,} calls: {mb:.1f} MB" for calls, mb in rss.items()))
             print(f"every memory run free of failures: {memory_ok}")
+            for run in (r for r in runs if not r.ok):
+                print(f"  memory run of {run.calls} calls at {run.rate}/s: {run.detail}, {run.failed} failed")
         for line in overload:
             print(line)
         return 0
