@@ -5,6 +5,8 @@
 #   bash pbx/bench/load_cost.sh               # from the project root, about 2 minutes
 #   PROFILE=1 bash pbx/bench/load_cost.sh     # and a CPU-time profile of pbxd (top 40 printed)
 #   MEMORY=1 bash pbx/bench/load_cost.sh      # and the memory Python holds (tracemalloc)
+#   PBXD_WORKERS=2 bash pbx/bench/load_cost.sh  # sip.workers = 2: CPU and RSS of the front and
+#                                             # its workers together, and of each
 #
 # A throughput ladder measures what a saturated server sustains, which on a shared host is
 # mostly a measure of the other processes. This script instead drives pbxd closed-loop (SIPp
@@ -42,18 +44,41 @@ DRAIN=${DRAIN:-34}
 prefix=""
 if [ "${PROFILE:-0}" = 1 ]; then prefix="$ROOT/.venv/bin/python $ROOT/pbx/bench/cpu_profile.py profile $WD/pbxd.prof"; fi
 if [ "${MEMORY:-0}" = 1 ]; then prefix="$ROOT/.venv/bin/python $ROOT/pbx/bench/cpu_profile.py memory $WD/traced.txt"; fi
+WORKERS=${PBXD_WORKERS:-1}
+if [ "$WORKERS" != 1 ]; then
+	[ "$prefix" = "" ] || { echo "PROFILE and MEMORY measure the single process: leave PBXD_WORKERS at 1" >&2; exit 2; }
+	prefix="bash $ROOT/pbx/bench/with_workers.sh"
+fi
 (cd "$ROOT" && exec env SIP_HOST=$HOST SIP_PORT=$PORT SIP_DOMAIN=$HOST:$PORT SIP_USERS_CSV=$WD/users.csv \
-	SIP_CALLEE=callee SIP_WORKDIR=$WD "PBXD_EXEC_PREFIX=$prefix" \
+	SIP_CALLEE=callee SIP_WORKDIR=$WD "PBXD_EXEC_PREFIX=$prefix" PBXD_WORKERS=$WORKERS \
 	setsid bash "$HARNESS/targets/pbxd.sh" > "$WD/server.log" 2>&1) &
 SERVER=$!
 trap 'kill -TERM "$PID" 2>/dev/null || true' EXIT
 PID=$SERVER
 python3 "$HARNESS/bench_util.py" ready "$HOST" "$PORT" 60 > /dev/null
-# The process that holds the SIP port is pbxd (the target script execs it).
-PID=$(ss -Hulpn "sport = :$PORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
-ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
-rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$PID/status"; }
-hwm_mb() { awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$PID/status"; }
+# The process that holds the SIP port is pbxd (the target script execs it); with workers, the
+# front shares the socket with them, and is the holder whose parent holds none.
+holders=" $(ss -Hulpn "sport = :$PORT" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | tr '\n' ' ') "
+for candidate in $holders; do
+	case $holders in *" $(awk '/^PPid/ {print $2}' "/proc/$candidate/status") "*) ;; *) PID=$candidate ;; esac
+done
+processes() {  # the front (or the single process) and its workers, not multiprocessing's resource tracker
+	echo "$PID"
+	for child in $(cat "/proc/$PID/task/$PID/children" 2>/dev/null); do
+		grep -qa spawn_main "/proc/$child/cmdline" 2>/dev/null && echo "$child"
+	done
+}
+ticks() { for p in $(processes); do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{s += $1} END {print s}'; }
+ticks_each() { for p in $(processes); do awk '{printf "%s ", $14 + $15}' "/proc/$p/stat"; done; }
+status_mb() { for p in $(processes); do awk -v k="^$1" '$0 ~ k {print $2}' "/proc/$p/status"; done | awk '{s += $1} END {printf "%.1f", s / 1024}'; }
+rss_mb() { status_mb VmRSS; }
+hwm_mb() { status_mb VmHWM; }
+# with workers: CPU ms per flow of each process (front first) between two ticks_each readings
+split_ms() {  # split_ms "BEFORE" "AFTER" FLOWS
+	[ "$WORKERS" = 1 ] && return 0
+	paste <(tr ' ' '\n' <<< "$1") <(tr ' ' '\n' <<< "$2") | awk -v n="$3" -v hz="$HZ" \
+		'NF == 2 {printf "%s%.3f", (NR > 1 ? " + " : " (front "), 1000 * ($2 - $1) / hz / (n ? n : 1)} END {print " ms: front + workers)"}'
+}
 traced_mb() {  # the latest tracemalloc sample: "current MB (peak MB)", or "-" without MEMORY=1
 	if [ -s "$WD/traced.txt" ]; then sleep 1.2; tail -1 "$WD/traced.txt" | awk '{printf "%.1f MB (peak %.1f MB)", $2 / 1048576, $3 / 1048576}'; else echo -; fi
 }
@@ -68,13 +93,14 @@ sipp_bounded() {  # sipp_bounded NAME ARGS...
 echo "pbxd pid $PID; at start: RSS $(rss_mb) MB, traced $(traced_mb)"
 sipp_bounded warmup -sf "$SC/register_auth.xml" -inf "$WD/sipp_users.csv" -p $((BASE + 1)) \
 	-m "$N_USERS" -r 2000 -l "$LIMIT"
-t0=$(ticks)
+t0=$(ticks); e0=$(ticks_each)
 sipp_bounded register -sf "$SC/register_auth.xml" -inf "$WD/sipp_users.csv" -p $((BASE + 1)) \
 	-m "$REGS" -r 10000 -l "$LIMIT"
-t1=$(ticks)
+t1=$(ticks); e1=$(ticks_each)
 ok=$(ok_of "$WD/register.csv")
 awk -v t=$((t1 - t0)) -v n="$ok" -v hz="$HZ" -v m="$REGS" \
 	'BEGIN {printf "register: %d of %d flows ok, pbxd CPU %.3f ms per flow\n", n, m, 1000 * t / hz / (n ? n : 1)}'
+split_ms "$e0" "$e1" "$ok"
 
 sipp_bounded callee_reg -sf "$SC/register_auth.xml" -inf "$WD/sipp_callee.csv" -p $((BASE + 2)) -m 1
 (cd "$WD" && exec setsid timeout --foreground 300 sipp -sf "$SC/uas_answer.xml" -p $((BASE + 2)) \
@@ -82,14 +108,15 @@ sipp_bounded callee_reg -sf "$SC/register_auth.xml" -inf "$WD/sipp_callee.csv" -
 	> "$WD/uas.out" 2>&1) &
 UAS=$!
 sleep 0.5
-t0=$(ticks)
+t0=$(ticks); e0=$(ticks_each)
 sipp_bounded calls -sf "$SC/uac_call_auth.xml" -inf "$WD/sipp_users.csv" -s callee -p $((BASE + 3)) \
 	-d 0 -m "$CALLS" -r 10000 -l "$LIMIT"
-t1=$(ticks)
+t1=$(ticks); e1=$(ticks_each)
 kill -TERM -- -"$UAS" 2>/dev/null || true
 ok=$(ok_of "$WD/calls.csv")
 awk -v t=$((t1 - t0)) -v n="$ok" -v hz="$HZ" -v m="$CALLS" \
 	'BEGIN {printf "calls: %d of %d ok, pbxd CPU %.3f ms per call\n", n, m, 1000 * t / hz / (n ? n : 1)}'
+split_ms "$e0" "$e1" "$ok"
 echo "after the load: RSS $(rss_mb) MB (peak $(hwm_mb) MB), traced $(traced_mb)"
 sleep "$DRAIN"
 echo "${DRAIN} s later: RSS $(rss_mb) MB (peak $(hwm_mb) MB), traced $(traced_mb)"
