@@ -250,17 +250,21 @@ class Endpoint:
                 self.load.retransmissions += 1
             self._run_server(existing, existing.tx.on_request(request, self.now()))
             return
+        to_tag = request.tag("to")
         if method == "ACK":
-            if request.tag("to") == self._shed_tag:
+            if to_tag == self._shed_tag:
                 return  # the ACK of a 503 sent while shedding
             # An ACK for a 2xx (RFC 6026 §8.7: even one reusing the INVITE's branch) is end-to-end.
             self.handler.on_ack(request, source)
+            return
+        if to_tag is not None and to_tag == self._shed_tag:
+            self._no_such_dialog(request, via, source)
             return
         self.load.requests += 1
         if (
             method not in _NEVER_SHED
             and self.load.under_pressure(self.now())
-            and request.tag("to") is None
+            and to_tag is None
             and self._shed(request, via, source)
         ):
             return
@@ -304,6 +308,15 @@ class Endpoint:
         )
         self.transports.send(response, reply_address(via, source))
         return True
+
+    def _no_such_dialog(self, request: Request, via: Via, source: Peer) -> None:
+        """Answer 481 statelessly to a request in the "dialog" of a 503 sent while shedding
+        (RFC 3261 §12.2.2): a client that took the 503 for the start of a dialog ends it with a
+        BYE (SIPp does for every REGISTER shed). Relayed by its Request-URI, it would reach a
+        phone that knows no such dialog and may never answer: 32 s of retransmissions for each
+        request shed, in the overload that shed it."""
+        if self.may_answer_unauthenticated(source.host, source.port):
+            self.transports.send(make_response(request, 481), reply_address(via, source))
 
     def _stamp_via(self, request: Request, source: Peer) -> Via:
         """Write where the request really came from into its top Via. ``received`` and the

@@ -274,6 +274,37 @@ def test_new_work_gets_a_stateless_503_with_retry_after_and_its_ack_is_absorbed(
     asyncio.run(scenario())
 
 
+def test_a_bye_for_the_dialog_of_a_503_is_answered_481_statelessly_and_goes_nowhere() -> None:
+    """SIPp, and any client that takes an unexpected final response for the start of a
+    dialog, sends a BYE with the 503's To tag when its REGISTER is shed. No dialog has that
+    tag: relayed to the phone the Request-URI names (SIPp's own, which ignores it), the BYE
+    would be retransmitted for 32 s, some ten datagrams and a kept transaction for every
+    request shed, in the very overload that shed it."""
+
+    async def scenario() -> None:
+        endpoint, transports, handler, _ = shedding_endpoint()
+        endpoint.start()
+        try:
+            endpoint.receive(request("REGISTER", "shed"), SOURCE)
+            [(refusal, _)] = transports.sent
+            assert isinstance(refusal, Response) and refusal.status == 503
+            bye = request("BYE", "bye", to_tag=refusal.tag("to"))
+            bye.headers[4] = ("cseq", "2 BYE")
+            endpoint.receive(bye, SOURCE)
+            assert statuses(transports) == [503, 481]
+            assert transports.sent[-1][1] == SOURCE
+            assert handler.requests == []
+            assert endpoint.transaction_counts == (0, 0)
+            # A retransmission is answered afresh, still without state.
+            endpoint.receive(bye, SOURCE)
+            assert statuses(transports) == [503, 481, 481]
+            assert endpoint.transaction_counts == (0, 0)
+        finally:
+            await endpoint.stop()
+
+    asyncio.run(scenario())
+
+
 def test_503s_to_unauthenticated_sources_are_capped_like_their_challenges() -> None:
     """A 503 is an answer to an unauthenticated request: with forged source addresses, a PBX
     that sheds would reflect one for every request it is sent. The cap on answers per source
