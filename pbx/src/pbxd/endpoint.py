@@ -408,6 +408,11 @@ class Endpoint:
                 outgoing.on_response(event.response)
             elif isinstance(event, Timeout):
                 outgoing.on_timeout()
+        if outgoing.tx.state is State.COMPLETED:
+            # Timer D or K only absorbs repeats of the final response the owner has had: its
+            # callbacks, and the call state they close over, need not wait with it.
+            outgoing.on_response = _ignore_response
+            outgoing.on_timeout = ignore_timeout
         self._after(outgoing)
 
     def _after(self, item: Incoming | Outgoing) -> None:

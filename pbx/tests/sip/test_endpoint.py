@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import tracemalloc
+import weakref
 
 import pytest
 from pbxd.config import Listen
@@ -57,6 +58,56 @@ def test_answered_client_transactions_leave_no_stale_timer_entries_behind() -> N
             # One live entry per transaction (Timer M); the stopped Timers A, B and C are gone.
             assert len(endpoint._heap) == 1500
             assert [m.to_bytes().split(b" ", 1)[0] for m, _ in transports.sent[:1]] == [b"INVITE"]
+        finally:
+            await endpoint.stop()
+
+    asyncio.run(scenario())
+
+
+def bye(endpoint: Endpoint, number: int) -> Request:
+    headers = [
+        ("via", endpoint.via("udp")),
+        ("max-forwards", "69"),
+        ("route", "<sip:127.0.0.9;lr>"),
+        ("from", f"<sip:a@x>;tag={number}"),
+        ("to", "<sip:b@x>;tag=callee"),
+        ("call-id", f"call-{number}"),
+        ("cseq", "2 BYE"),
+        ("user-agent", "phone/1.0"),
+    ]
+    return Request("BYE", "sip:b@127.0.0.9", headers)
+
+
+def test_a_finished_client_transaction_lets_go_of_its_owner_while_it_waits_out_timer_k() -> None:
+    """A relayed BYE's client transaction stays 5 s after its 200 (Timer K) only to absorb
+    repeats of it: the proxy's callbacks, and the call state they close over, must be freed at
+    once (at 1,000 calls a second, 6 KB a call kept 5 s was 30 MB), and of the request only its
+    name is kept."""
+
+    class Owner:
+        """Stands for what the proxy's callbacks close over (the branch, both requests)."""
+
+    async def scenario() -> None:
+        transports = RecordingTransports()
+        endpoint = Endpoint(transports)
+        endpoint.start()
+        delivered: list[int] = []
+        try:
+            owner = Owner()
+            alive = weakref.ref(owner)
+            outgoing = endpoint.send_request(
+                bye(endpoint, 1), PEER, lambda response, kept=owner: delivered.append(response.status)
+            )
+            sent = outgoing.tx.request
+            del owner
+            endpoint.receive(make_response(sent, 200), PEER)
+            assert delivered == [200]
+            assert endpoint.transaction_counts == (0, 1)  # Timer K: repeats of the 200 are absorbed
+            gc.collect()
+            assert alive() is None
+            assert [name for name, _ in outgoing.tx.request.headers] == ["call-id", "cseq"]
+            endpoint.receive(make_response(sent, 200), PEER)
+            assert delivered == [200]
         finally:
             await endpoint.stop()
 

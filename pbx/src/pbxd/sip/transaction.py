@@ -252,7 +252,8 @@ class ClientTransaction(_Transaction):
             self.state = State.COMPLETED
             self._stop("E", "F")
             self._start("K", now + (0 if self.reliable else self.timers.t4))
-            self._shrink()
+            # Timer K absorbs repeats of the response and sends nothing: a name for the log.
+            self.request = self.request.label()
             return [Deliver(response)]
         return []
 
