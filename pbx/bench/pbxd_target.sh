@@ -2,9 +2,9 @@
 # The shared harness's pbxd target (../shared/bench/sip/targets/pbxd.sh), with pbxd's resident
 # memory sampled every second into $SIP_WORKDIR/rss.log ("<unix time> <RSS kB>", the front and
 # its worker processes together) for as long as it runs, and sip.workers = $PBXD_WORKERS
-# (default 1, the single process; 2 measured no better on the 2-core bench box, see README). Used by side_by_side.sh;
-# the harness's contract (environment, foreground, stopped by SIGTERM to the group) is the
-# shared target's.
+# (default 1, the single process; what 2 measured on the 2-core bench box: pbx/README.md,
+# "Several cores"). Used by side_by_side.sh; the harness's contract (environment, foreground,
+# stopped by SIGTERM to the group) is the shared target's.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
