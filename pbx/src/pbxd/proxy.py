@@ -314,6 +314,12 @@ class Proxy:
 
     def _forward_in_dialog(self, incoming: Incoming, popped: list[SipUri], loop_hash: str) -> None:
         request = incoming.request
+        if request.tag("to") == self.auth.challenge_tag:
+            # The "dialog" of a challenge or refusal sent statelessly, which a client took for
+            # the start of one (SIPp ends a REGISTER that met an unexpected 401 or 403 so): none
+            # exists, and routed by its Request-URI the request would reach a phone.
+            self.endpoint.respond_statelessly(incoming, make_response(request, 481))
+            return
         grant = None
         if popped:
             grant = self._grant(request, popped)

@@ -299,6 +299,33 @@ def test_a_forged_bye_that_the_callee_refuses_leaves_the_call_record_open() -> N
     run(scenario())
 
 
+def test_a_bye_in_the_dialog_of_a_stateless_refusal_is_answered_481_and_reaches_no_phone() -> None:
+    """A client that takes a challenge or refusal for the start of a dialog ends it with a BYE
+    carrying that response's To tag (SIPp does when a REGISTER meets an unexpected 401 or
+    403). No dialog has the tag pbxd gives its stateless answers: routed by its Request-URI,
+    the BYE would reach the phone it names and, unanswered there, be retransmitted for 32 s."""
+
+    async def scenario() -> None:
+        port = free_port(HOST)
+        async with running(make_config(HOST, port), store_with("1001", "1002")) as server:
+            (bob,) = await _phones(port, "1002")
+            client = await Phone("1001", "wrong", host="127.0.0.28", pbx=(HOST, port)).start()
+            register = client.new_request("REGISTER", f"sip:{HOST}:{port}")
+            [challenge] = await client.transact(register)
+            assert challenge.status == 401
+            to = challenge.get("to") or ""
+            assert challenge.tag("to") == server.proxy.auth.challenge_tag
+            bye = client.new_request("BYE", f"sip:1002@{HOST}:{port}", to=to, call_id=register.call_id)
+            assert [r.status for r in await client.transact(bye)] == [481]
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(bob.next_request("BYE"), 0.5)
+            assert server.endpoint.transaction_counts[1] == 0  # nothing relayed, nothing to retransmit
+            for phone in (bob, client):
+                await phone.close()
+
+    run(scenario())
+
+
 def test_a_reused_call_id_gets_a_record_of_its_own_and_never_rewrites_a_finished_one() -> None:
     async def scenario() -> None:
         port = free_port(HOST)
