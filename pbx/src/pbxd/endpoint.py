@@ -155,9 +155,11 @@ class Endpoint:
         # by the server to the authenticator's per-source cap): a 503 while shedding is such an
         # answer, and must not make the PBX a reflector for forged source addresses.
         self.may_answer_unauthenticated: Callable[[str, int], bool] = lambda host, port: True
-        # The To tag of every 503 sent statelessly when shedding: the ACK of such a 503 has no
-        # transaction to absorb it, and is recognised (and dropped) by this tag.
-        self._shed_tag = new_tag()
+        # The To tag of every final response the PBX sends statelessly (503s when shedding, and,
+        # set by the proxy, the authenticator's challenges and refusals). No transaction absorbs
+        # the ACK of such a response, and no dialog has the tag: requests that carry it are
+        # recognised by it (an ACK dropped, anything else answered 481).
+        self.stateless_tag = new_tag()
         self._server: dict[tuple[str, ...], Incoming] = {}
         # Non-INVITE server transactions that have sent their final response over UDP: for
         # Timer J (32 s) they only repeat it, so they are kept as the response and where it
@@ -255,12 +257,12 @@ class Endpoint:
             return
         to_tag = request.tag("to")
         if method == "ACK":
-            if to_tag == self._shed_tag:
-                return  # the ACK of a 503 sent while shedding
+            if to_tag == self.stateless_tag:
+                return  # the ACK of a response sent statelessly
             # An ACK for a 2xx (RFC 6026 §8.7: even one reusing the INVITE's branch) is end-to-end.
             self.handler.on_ack(request, source)
             return
-        if to_tag is not None and to_tag == self._shed_tag:
+        if to_tag is not None and to_tag == self.stateless_tag:
             self._no_such_dialog(request, via, source)
             return
         self.load.requests += 1
@@ -307,17 +309,17 @@ class Endpoint:
         if not continues_work and not self.may_answer_unauthenticated(source.host, source.port):
             return True
         response = make_response(
-            request, 503, to_tag=self._shed_tag, extra=[("retry-after", str(self.load.retry_after()))]
+            request, 503, to_tag=self.stateless_tag, extra=[("retry-after", str(self.load.retry_after()))]
         )
         self.transports.send(response, reply_address(via, source))
         return True
 
     def _no_such_dialog(self, request: Request, via: Via, source: Peer) -> None:
-        """Answer 481 statelessly to a request in the "dialog" of a 503 sent while shedding
-        (RFC 3261 §12.2.2): a client that took the 503 for the start of a dialog ends it with a
-        BYE (SIPp does for every REGISTER shed). Relayed by its Request-URI, it would reach a
-        phone that knows no such dialog and may never answer: 32 s of retransmissions for each
-        request shed, in the overload that shed it."""
+        """Answer 481 statelessly to a request in the "dialog" of a response sent statelessly
+        (RFC 3261 §12.2.2): a client that took a 503, 401 or 403 for the start of a dialog ends
+        it with a BYE (SIPp does for every REGISTER shed or refused). Relayed by its
+        Request-URI, it would reach a phone that knows no such dialog and may never answer:
+        32 s of retransmissions for each, in the overload that shed it."""
         if self.may_answer_unauthenticated(source.host, source.port):
             self.transports.send(make_response(request, 481), reply_address(via, source))
 

@@ -123,6 +123,8 @@ class Proxy:
         """Sign and check Record-Routes with ``key`` (from the database: every node has it)."""
         self.signer = RouteSigner(key)
         self.auth.set_challenge_tag(key)
+        # The endpoint recognises the ACKs and the would-be dialogs of challenges by it.
+        self.endpoint.stateless_tag = self.auth.challenge_tag
 
     @property
     def attempts_in_progress(self) -> int:
@@ -209,8 +211,6 @@ class Proxy:
 
     def on_ack(self, ack: Request, source: Peer) -> None:
         """An ACK for a 2xx: end-to-end, forwarded statelessly along its route."""
-        if ack.tag("to") == self.auth.challenge_tag:
-            return  # the ACK of a challenge or refusal sent statelessly
         loop_hash = loop_hash_of(ack)
         if self._check_forwardable(ack, loop_hash) is not None:
             return
@@ -314,12 +314,6 @@ class Proxy:
 
     def _forward_in_dialog(self, incoming: Incoming, popped: list[SipUri], loop_hash: str) -> None:
         request = incoming.request
-        if request.tag("to") == self.auth.challenge_tag:
-            # The "dialog" of a challenge or refusal sent statelessly, which a client took for
-            # the start of one (SIPp ends a REGISTER that met an unexpected 401 or 403 so): none
-            # exists, and routed by its Request-URI the request would reach a phone.
-            self.endpoint.respond_statelessly(incoming, make_response(request, 481))
-            return
         grant = None
         if popped:
             grant = self._grant(request, popped)
