@@ -68,8 +68,8 @@ processes() {  # the front (or the single process) and its workers, not multipro
 		grep -qa spawn_main "/proc/$child/cmdline" 2>/dev/null && echo "$child"
 	done
 }
-ticks() { for p in $(processes); do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{s += $1} END {print s}'; }
 ticks_each() { for p in $(processes); do awk '{printf "%s ", $14 + $15}' "/proc/$p/stat"; done; }
+total() { awk '{for (i = 1; i <= NF; i++) s += $i} END {print s}' <<< "$1"; }  # of a ticks_each reading
 status_mb() { for p in $(processes); do awk -v k="^$1" '$0 ~ k {print $2}' "/proc/$p/status"; done | awk '{s += $1} END {printf "%.1f", s / 1024}'; }
 rss_mb() { status_mb VmRSS; }
 hwm_mb() { status_mb VmHWM; }
@@ -93,12 +93,12 @@ sipp_bounded() {  # sipp_bounded NAME ARGS...
 echo "pbxd pid $PID; at start: RSS $(rss_mb) MB, traced $(traced_mb)"
 sipp_bounded warmup -sf "$SC/register_auth.xml" -inf "$WD/sipp_users.csv" -p $((BASE + 1)) \
 	-m "$N_USERS" -r 2000 -l "$LIMIT"
-t0=$(ticks); e0=$(ticks_each)
+e0=$(ticks_each)
 sipp_bounded register -sf "$SC/register_auth.xml" -inf "$WD/sipp_users.csv" -p $((BASE + 1)) \
 	-m "$REGS" -r 10000 -l "$LIMIT"
-t1=$(ticks); e1=$(ticks_each)
+e1=$(ticks_each)
 ok=$(ok_of "$WD/register.csv")
-awk -v t=$((t1 - t0)) -v n="$ok" -v hz="$HZ" -v m="$REGS" \
+awk -v t=$(($(total "$e1") - $(total "$e0"))) -v n="$ok" -v hz="$HZ" -v m="$REGS" \
 	'BEGIN {printf "register: %d of %d flows ok, pbxd CPU %.3f ms per flow\n", n, m, 1000 * t / hz / (n ? n : 1)}'
 split_ms "$e0" "$e1" "$ok"
 
@@ -108,13 +108,13 @@ sipp_bounded callee_reg -sf "$SC/register_auth.xml" -inf "$WD/sipp_callee.csv" -
 	> "$WD/uas.out" 2>&1) &
 UAS=$!
 sleep 0.5
-t0=$(ticks); e0=$(ticks_each)
+e0=$(ticks_each)
 sipp_bounded calls -sf "$SC/uac_call_auth.xml" -inf "$WD/sipp_users.csv" -s callee -p $((BASE + 3)) \
 	-d 0 -m "$CALLS" -r 10000 -l "$LIMIT"
-t1=$(ticks); e1=$(ticks_each)
+e1=$(ticks_each)
 kill -TERM -- -"$UAS" 2>/dev/null || true
 ok=$(ok_of "$WD/calls.csv")
-awk -v t=$((t1 - t0)) -v n="$ok" -v hz="$HZ" -v m="$CALLS" \
+awk -v t=$(($(total "$e1") - $(total "$e0"))) -v n="$ok" -v hz="$HZ" -v m="$CALLS" \
 	'BEGIN {printf "calls: %d of %d ok, pbxd CPU %.3f ms per call\n", n, m, 1000 * t / hz / (n ? n : 1)}'
 split_ms "$e0" "$e1" "$ok"
 echo "after the load: RSS $(rss_mb) MB (peak $(hwm_mb) MB), traced $(traced_mb)"
