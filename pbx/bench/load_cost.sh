@@ -7,6 +7,8 @@
 #   MEMORY=1 bash pbx/bench/load_cost.sh      # and the memory Python holds (tracemalloc)
 #   PBXD_WORKERS=2 bash pbx/bench/load_cost.sh  # sip.workers = 2: CPU and RSS of the front and
 #                                             # its workers together, and of each
+#   PBXD_BUILD=pure bash pbx/bench/load_cost.sh # the Python source instead of the compiled
+#                                             # build (the default; pbx/bench/build.sh)
 #
 # A throughput ladder measures what a saturated server sustains, which on a shared host is
 # mostly a measure of the other processes. This script instead drives pbxd closed-loop (SIPp
@@ -25,6 +27,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HARNESS=${HARNESS:-$ROOT/../shared/bench/sip}
 [ -d "$HARNESS" ] || { echo "no SIP harness at $HARNESS; set HARNESS=<folder of the shared bench/sip harness>" >&2; exit 2; }
+# shellcheck source=build.sh
+source "$ROOT/pbx/bench/build.sh"
 SC=$HARNESS/scenarios
 WD=${WORKDIR:-$(mktemp -d /tmp/pbxd-cpu-cost.XXXXXX)}
 HOST=127.0.0.1
@@ -90,7 +94,7 @@ sipp_bounded() {  # sipp_bounded NAME ARGS...
 		-timeout_error -stf "$WD/$name.csv" > "$WD/$name.out" 2>&1) || echo "sipp $name exited $?" >&2
 }
 
-echo "pbxd pid $PID; at start: RSS $(rss_mb) MB, traced $(traced_mb)"
+echo "pbxd ($PBXD_BUILD build) pid $PID; at start: RSS $(rss_mb) MB, traced $(traced_mb)"
 sipp_bounded warmup -sf "$SC/register_auth.xml" -inf "$WD/sipp_users.csv" -p $((BASE + 1)) \
 	-m "$N_USERS" -r 2000 -l "$LIMIT"
 e0=$(ticks_each)

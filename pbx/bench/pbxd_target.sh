@@ -38,6 +38,8 @@ LOG=$SIP_WORKDIR/rss.log
 	done
 ) &
 
+# shellcheck source=build.sh
+source "$ROOT/pbx/bench/build.sh"
 export PBXD_WORKERS=${PBXD_WORKERS:-1}
 if [ "$PBXD_WORKERS" != 1 ]; then
 	export PBXD_EXEC_PREFIX="${PBXD_EXEC_PREFIX:-} bash $ROOT/pbx/bench/with_workers.sh"

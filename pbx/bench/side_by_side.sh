@@ -8,7 +8,8 @@
 # kamailio-sqlite-modules (apt-get install kamailio kamailio-sqlite-modules sip-tester). Every
 # setting of ../shared/bench/sip/run.sh applies (REG_RATES, CALL_RATES, STEP_SECONDS, ...); its
 # README says what the summary lines mean. pbxd runs with its defaults, SQLite with
-# database.synchronous = FULL, as Kamailio's SQLite commits here.
+# database.synchronous = FULL, as Kamailio's SQLite commits here. PBXD_BUILD picks the pbxd
+# build: compiled (the default; `make compiled` first) or pure (pbx/bench/build.sh).
 #
 # Besides the harness's summary lines this prints, for pbxd, its resident memory (RSS, sampled
 # every second from /proc: at start, the peak, and the last sample before it was stopped), and
@@ -19,6 +20,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HARNESS=${HARNESS:-$ROOT/../shared/bench/sip}
 [ -d "$HARNESS" ] || { echo "no SIP harness at $HARNESS; set HARNESS=<folder of the shared bench/sip harness>" >&2; exit 2; }
+# Refuse a missing or unknown build now rather than after the Kamailio half of the run.
+(source "$ROOT/pbx/bench/build.sh") || exit 2
+echo "pbxd build: ${PBXD_BUILD:-compiled}"
 export SCRATCH=${SCRATCH:-/tmp/bench-sip-side-by-side}
 # Not the harness's default 5060/15060, so that this run keeps clear of another on the same host.
 export SIP_PORT=${SIP_PORT:-5070} SIPP_BASE_PORT=${SIPP_BASE_PORT:-17060}

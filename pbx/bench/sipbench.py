@@ -20,6 +20,10 @@ then measures:
 
 Every SIPp run is bounded in calls and time; pbxd and the uas are stopped at the end. Traffic
 goes to 127.0.0.1 only.
+
+pbxd runs as this script imports it, and says which build that is: the Python source, or with
+``PYTHONPATH=.pbxd-compiled/lib`` (what ``make bench`` sets, after ``make compiled``) the
+build compiled by mypyc.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from pbxd.commands import build
 from pbxd.extensions import make_extension
 from pbxd.store import open_database
 from pbxd.store.base import Binding
@@ -428,7 +433,7 @@ def main() -> int:
         scenario = [target, "-sf", str(SCENARIOS / "uac_auth.xml"), "-inf", str(users), "-s", CALLEE]
         return sipp(scenario, calls, rate, workdir, 90, watch=watch)
 
-    print(f"pbxd on {target}, store: SQLite file {workdir / 'pbx.db'} (write-through)")
+    print(f"pbxd ({build()} build) on {target}, store: SQLite file {workdir / 'pbx.db'} (write-through)")
     phases = set(options.phases.split(","))
     setup = Setup(workdir, config, pbx_port, options.quick, seconds, overload=not options.no_overload)
     best_register = best_call = None
@@ -447,7 +452,7 @@ def main() -> int:
         memory_ok = all(run.ok for run in runs)
 
         print()
-        print("== pbxd on loopback, SIPp 3.6.1, SQLite write-through ==")
+        print(f"== pbxd ({build()} build) on loopback, SIPp 3.6.1, SQLite write-through ==")
         if "register" in phases:
             print(f"authenticated registrations/s, 0 failures: {describe(best_register)}")
         if "calls" in phases:

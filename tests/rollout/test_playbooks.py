@@ -147,7 +147,7 @@ def test_upgrade_installs_a_new_version_and_rolls_back_a_broken_one(lab: Path, t
         if not serves:
             # Installs, migrates and checks its configuration, but exits as soon as it is started.
             runner = source / "src" / "pbxd" / "runner.py"
-            started = '    log.info("pbxd %s starting (Python %s)", version(), platform.python_version())\n'
+            started = 'starting (Python %s, %s build)", version(), platform.python_version(), build())\n'
             assert started in runner.read_text()
             runner.write_text(
                 runner.read_text().replace(started, started + "    return Outcome.STARTUP_FAILED\n")

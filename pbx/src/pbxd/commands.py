@@ -9,6 +9,7 @@ prints them.
 from __future__ import annotations
 
 import csv
+import importlib.machinery
 import importlib.metadata
 import re
 import secrets
@@ -27,6 +28,7 @@ from pbxd.extensions import (
     validate_number,
     with_password,
 )
+from pbxd.sip import message as sip_message
 from pbxd.store import backup as store_backup
 from pbxd.store import migrate_database, open_database
 from pbxd.store.backup import BackupInfo
@@ -430,6 +432,13 @@ def version() -> str:
         return "unknown"
 
 
+def build() -> str:
+    """``compiled`` when the SIP path runs as mypyc's C extensions (built with
+    ``PBXD_COMPILE=1``, pbx/setup.py), ``pure`` when it runs as Python source."""
+    compiled = sip_message.__file__ or ""
+    return "compiled" if compiled.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)) else "pure"
+
+
 def sip_probe(config: PbxConfig, timeout: float) -> str | None:
     """Send OPTIONS to the PBX's first listen address (UDP if there is one, else TCP): None if
     a SIP response came back, else why not. This is the server's own health, as a phone or the
@@ -486,6 +495,7 @@ def stats(config: PbxConfig, *, now: datetime, probe_timeout: float = 2.0) -> Re
     healthy = all(problem is None for problem in problems.values())
     data: dict[str, Any] = {
         "version": version(),
+        "build": build(),
         "health": "ok" if healthy else "failing",
         "checks": {name: problem or "ok" for name, problem in problems.items()},
         "registrations": None if activity is None else activity.contacts,
@@ -499,7 +509,7 @@ def stats(config: PbxConfig, *, now: datetime, probe_timeout: float = 2.0) -> Re
         return "?" if data[key] is None else str(data[key])
 
     lines = [
-        f"pbxd {data['version']}: {data['health']}",
+        f"pbxd {data['version']} ({data['build']}): {data['health']}",
         *(f"  {name + ':':<15}{state}" for name, state in data["checks"].items()),
         f"  registrations: {shown('registrations')} contact(s) of {shown('registered_extensions')} "
         f"extension(s) ({shown('extensions')} configured)",

@@ -24,7 +24,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pbxd.commands import version
+from pbxd.commands import build, version
 from pbxd.config import PbxConfig
 from pbxd.logs import setup_logging
 from pbxd.notify import notify
@@ -129,7 +129,7 @@ async def watch(server: _Server, store: _Database | None, settings: WatchdogSett
 async def serve(config: PbxConfig, stop: StopRequest, watchdog: WatchdogSettings | None = None) -> Outcome:
     """Run the PBX until ``stop`` is requested or the watchdog gives up."""
     watchdog = watchdog or WatchdogSettings()
-    log.info("pbxd %s starting (Python %s)", version(), platform.python_version())
+    log.info("pbxd %s starting (Python %s, %s build)", version(), platform.python_version(), build())
     target = parse_database_url(config.database.url)
     lock = ServerLock(target.path) if isinstance(target, SqliteUrl) else None
     log.info("opening the database %s", redact_url(config.database.url))

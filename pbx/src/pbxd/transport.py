@@ -22,11 +22,20 @@ import logging
 import socket
 from collections.abc import Callable, Container, Coroutine
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pbxd.config import Listen
 from pbxd.sip.message import Message, Request, Response, SipParseError, parse_message
 from pbxd.sip.stream import BadMessage, FramingError, KeepalivePing, StreamParser
+
+try:  # present wherever pbxd is compiled with mypyc (pbx/README.md, "Compiled build")
+    from mypy_extensions import mypyc_attr
+except ImportError:  # the pure-Python build, which mypyc's class attributes do not concern
+    _Class = TypeVar("_Class", bound=type)
+
+    def mypyc_attr(*_attrs: str, **_settings: bool) -> Callable[[_Class], _Class]:  # type: ignore[misc]
+        return lambda cls: cls
+
 
 log = logging.getLogger("pbxd.transport")
 
@@ -238,6 +247,8 @@ def _now() -> float:
     return asyncio.get_running_loop().time()
 
 
+# Tests record what an endpoint sends with a subclass, which a compiled class must allow.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Transports:
     """Every socket of one PBX. ``deliver``, ``on_bad_message`` and ``on_unreachable`` (a TCP
     connection could not be opened: what was queued for it is lost) are set by the endpoint;

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pbxd import notify
+from pbxd import commands, notify
 from pbxd.store import open_database
 from pbxd.store.base import Binding, CallRecord
 
@@ -86,6 +86,8 @@ def test_stats_counts_from_the_database_and_says_why_the_server_is_not_healthy(p
     assert (data["registrations"], data["registered_extensions"], data["extensions"]) == (1, 1, 1)
     assert (data["active_calls"], data["calls_today"]) == (1, 2)
     assert data["version"] and data["version"] != "unknown"
+    assert data["build"] == commands.build()
+    assert pbxd("stats").out.startswith(f"pbxd {data['version']} ({data['build']}): failing")
     # Nothing listens on the configured address: the server's check fails, with the reason.
     assert data["health"] == "failing" and data["checks"]["database"] == "ok"
     assert data["checks"]["sip"].startswith(nobody)

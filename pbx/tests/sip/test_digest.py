@@ -184,10 +184,11 @@ def test_the_answer_uses_qop_auth_wherever_the_challenge_lists_it() -> None:
         assert digest.check_response(credentials, digest.ha1("MD5", "u", "r", "p"), "INVITE")
 
 
-def test_a_nonce_remembered_against_replay_costs_under_100_bytes() -> None:
+def test_a_nonce_remembered_against_replay_costs_under_120_bytes() -> None:
     """Every call's challenge issues a nonce, and each one answered is remembered for the
     nonce's lifetime (300 s): at 1,000 calls a second the table is full at its limit, so its
-    entries must stay small for memory to return near where it started after the load."""
+    entries must stay small for memory to return near where it started after the load. About
+    70 bytes each in the pure-Python build; about 102 compiled (pbx/setup.py says why)."""
     count = 20_000
     factory = digest.NonceFactory(ttl=300, secret=b"k" * 32, count_limit=count)
     nonces = [factory.issue(1000.0 + i / 1000) for i in range(count)]
@@ -199,7 +200,7 @@ def test_a_nonce_remembered_against_replay_costs_under_100_bytes() -> None:
     held = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert factory.use(nonces[0], "00000001", 1030.0) is digest.NonceStatus.STALE  # still known
-    assert held / count < 100, held / count
+    assert held / count < 120, held / count
 
 
 def test_parsed_credentials_kept_for_reuse_are_only_those_of_a_phone_s_size() -> None:
