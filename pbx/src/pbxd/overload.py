@@ -30,9 +30,12 @@ and retransmit, which is more work again. pbxd refuses new work instead, with
 
 Only new work is shed: a request that answers a challenge (it carries credentials) continues
 work already started, and is refused only when the database backlog is at its hard limit.
-The share shed for not keeping up spares the addresses of registered phones: strangers (a
-flood, a scanner) are refused first, and a phone behind the same NAT as a flood keeps its
-service.
+The share shed for not keeping up is taken from strangers first (a flood, a scanner), so that
+a phone behind the same NAT as a flood keeps its service: the addresses of registered phones
+are refused only for what strangers cannot make up, measured over the last sample. When every
+phone re-registers at once, which is what follows a failover or a network blip, nearly all
+new requests come from registered addresses, and they are then shed like any other (sparing
+them outright let such a storm through unshed: the kernel dropped what pbxd could not read).
 Retransmissions never reach this decision (their transaction answers them), nor do OPTIONS,
 ACK, CANCEL or in-dialog requests: the endpoint asks only about out-of-dialog requests.
 """
@@ -122,6 +125,11 @@ class LoadGauge:
         self._lag_count = 0
         self.episode: Episode | None = None
         self.total_shed = 0
+        # New requests that could be shed since the last sample, and how many of them came from
+        # registered phones' addresses; from them, the share of strangers among such requests.
+        self._offered = 0
+        self._offered_registered = 0
+        self.strangers = 1.0
 
     # --- measuring --------------------------------------------------------------------------
     def sample(self, now: float, lag: float = 0.0) -> None:
@@ -145,6 +153,9 @@ class LoadGauge:
             dropped, self._drops_at = max(0, drops - self._drops_at), drops
         self._sample_at, self._cpu_at = now, cpu
         self._lag_total, self._lag_count, self.retransmissions, self.requests = 0.0, 0, 0, 0
+        if self._offered:
+            self.strangers = 1.0 - self._offered_registered / self._offered
+        self._offered = self._offered_registered = 0
         busy_enough = received >= MIN_REQUESTS  # an idle PBX on a slow host is not overloaded
         behind = []
         if busy_enough and self.busy >= CPU_BUSY_SHED and self.lag >= LAG_CALM_S:
@@ -171,6 +182,8 @@ class LoadGauge:
             self.why = ", ".join(behind)
         elif calm:
             self.share = max(0.0, self.share - SHARE_STEP_DOWN)
+        if not self.share:
+            self.strangers = 1.0  # the next episode starts by sparing registered phones
         self._report(now)
 
     def _database_reason(self, now: float, *, hard_only: bool) -> str | None:
@@ -204,9 +217,11 @@ class LoadGauge:
         is True for a request that answers a challenge (it carries credentials), ``registered``
         for one from the address of a registered phone."""
         reason = self._database_reason(now, hard_only=continues_work or method != "REGISTER")
-        spared = continues_work or registered
-        if reason is None and not spared and self.share and self._chance() < self.share:
-            reason = f"not keeping up ({self.why}), shedding {self.share:.0%} of new requests"
+        if not continues_work:
+            self._offered += 1
+            self._offered_registered += registered
+            if reason is None and self.share and self._chance() < self._share_of(registered=registered):
+                reason = f"not keeping up ({self.why}), shedding {self.share:.0%} of new requests"
         if reason is None:
             return None
         self.total_shed += 1
@@ -215,6 +230,15 @@ class LoadGauge:
             log.warning("overloaded (%s): answering new requests 503 with Retry-After", reason)
         self.episode.shed += 1
         return reason
+
+    def _share_of(self, *, registered: bool) -> float:
+        """The chance of shedding a new request from a stranger or from a registered phone, so
+        that ``share`` of all is shed, strangers first (their share of new requests last
+        sample: ``strangers``)."""
+        strangers = self.strangers
+        if registered:
+            return 0.0 if strangers >= 1.0 else max(0.0, (self.share - strangers) / (1.0 - strangers))
+        return 1.0 if strangers <= 0.0 else min(1.0, self.share / strangers)
 
     def retry_after(self) -> int:
         low, high = RETRY_AFTER_S
