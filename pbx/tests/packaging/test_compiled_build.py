@@ -74,3 +74,21 @@ def test_an_unknown_pbxd_compile_setting_is_refused_by_name() -> None:
     )
     assert result.returncode != 0
     assert "PBXD_COMPILE is 'yes': expected 1 (compile with mypyc) or 0 (pure Python)" in result.stderr
+
+
+def test_the_source_imports_where_mypy_is_not_installed() -> None:
+    """On a PBX node (Windows) only pbxd's own wheel is installed: no mypy_extensions, whose
+    class attribute only mypyc reads. Blocked here as if absent."""
+    probe = (
+        "import sys; sys.modules['mypy_extensions'] = None\n"
+        "from pbxd.config import Listen\n"
+        "from pbxd.transport import Transports\n"
+        "class Recording(Transports): pass\n"
+        "made = Recording((Listen('udp', '127.0.0.1', 5060),), fallback_host='pbx.test')\n"
+        "print(type(made).__mro__[1].__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False, cwd=PBX
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Transports"
