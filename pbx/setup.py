@@ -15,7 +15,7 @@ the behaviour, not always the memory: a remembered nonce costs about 100 bytes i
 
 import os
 
-from setuptools import setup
+from setuptools import Extension, setup
 
 COMPILED = [
     "sip/message.py",
@@ -37,7 +37,7 @@ COMPILED = [
 ]
 
 
-def _extensions() -> list:
+def _extensions() -> list[Extension]:
     setting = os.environ.get("PBXD_COMPILE", "0")
     if setting not in ("0", "1"):
         raise SystemExit(f"PBXD_COMPILE is {setting!r}: expected 1 (compile with mypyc) or 0 (pure Python)")
