@@ -20,9 +20,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HARNESS=${HARNESS:-$ROOT/../shared/bench/sip}
 [ -d "$HARNESS" ] || { echo "no SIP harness at $HARNESS; set HARNESS=<folder of the shared bench/sip harness>" >&2; exit 2; }
-# Refuse a missing or unknown build now rather than after the Kamailio half of the run.
-(source "$ROOT/pbx/bench/build.sh") || exit 2
-echo "pbxd build: ${PBXD_BUILD:-compiled}"
+# Refuse a missing or unknown build now rather than after the Kamailio half of the run; the
+# pbxd target settles it again for its own process (pbxd_target.sh).
+PBXD_BUILD=$(source "$ROOT/pbx/bench/build.sh" && echo "$PBXD_BUILD") || exit 2
+export PBXD_BUILD
+echo "pbxd build: $PBXD_BUILD"
 export SCRATCH=${SCRATCH:-/tmp/bench-sip-side-by-side}
 # Not the harness's default 5060/15060, so that this run keeps clear of another on the same host.
 export SIP_PORT=${SIP_PORT:-5070} SIPP_BASE_PORT=${SIPP_BASE_PORT:-17060}
